@@ -1,0 +1,194 @@
+import { backoffDelay } from './backoff.js';
+import { encodePayload, type PayloadType } from './codec.js';
+import { duplicateForBlocking, type RedisClient } from './connection.js';
+import { closeContext, createContext, type ContextOptions, type QueueContext } from './context.js';
+import { toErrorInfo, ValidationError } from './errors.js';
+import type { Priority } from './keys.js';
+import { Lease } from './lease.js';
+import type { BackoffPolicy } from './options.js';
+
+/** A job handed to a consumer, with everything needed to run it (one round trip, no second read). */
+export interface LeasedJob<D = unknown> {
+  readonly queue: string;
+  readonly id: string;
+  readonly lease: Lease;
+  readonly processor: string;
+  readonly data: D;
+  readonly dataType: PayloadType;
+  /** 1 on the first run. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly enqueuedAt: number;
+  readonly leasedAt: number;
+  readonly priority: Priority;
+  readonly backoff: BackoffPolicy;
+  readonly metadata?: Record<string, unknown>;
+}
+
+export interface LeaseBatch<D = unknown> {
+  jobs: Array<LeasedJob<D>>;
+  paused: boolean;
+  /** When the earliest delayed job falls due (epoch ms), or null when none is waiting. */
+  nextDueAt: number | null;
+}
+
+export interface Failure {
+  job: LeasedJob;
+  error: unknown;
+  /** Straight to dead, whatever attempts remain (bad input, corrupt file, ...). */
+  unrecoverable?: boolean;
+  /** Overrides the back-off policy for this retry. */
+  retryAfterMs?: number;
+}
+
+export interface FailOutcome {
+  lost: string[];
+  dead: string[];
+  retried: string[];
+}
+
+/** Fields per job in the lease reply (see lua/lease.lua). */
+const LEASE_FIELDS = 12;
+const MAX_LEASE_BATCH = 1000;
+/** Error stacks are kept for diagnosis, not as a place to store megabytes. */
+const MAX_STACK_CHARS = 8192;
+
+const str = (value: unknown): string => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
+
+/**
+ * The consumer side of the lease protocol, used by supervisors: lease, renew, complete, fail,
+ * release, reclaim, and a blocking wait that an enqueue wakes.
+ */
+export class QueueConsumer {
+  readonly name: string;
+  private readonly context: QueueContext;
+  private blocking: RedisClient | undefined;
+
+  constructor(name: string, options: ContextOptions = {}) {
+    this.context = createContext(name, options);
+    this.name = name;
+  }
+
+  get scriptReloads(): number {
+    return this.context.scripts.reloads;
+  }
+
+  async lease<D = unknown>(owner: string, max: number, leaseMs: number): Promise<LeaseBatch<D>> {
+    if (!Number.isInteger(max) || max < 1 || max > MAX_LEASE_BATCH) throw new ValidationError('max', `must be a whole number from 1 to ${MAX_LEASE_BATCH}, got ${max}`);
+    if (!Number.isInteger(leaseMs) || leaseMs < 100) throw new ValidationError('leaseMs', `must be a whole number of at least 100, got ${leaseMs}`);
+    const now = this.context.clock();
+    const reply = (await this.context.scripts.runBuffer('lease', [
+      this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_BATCH,
+    ])) as unknown[];
+    const paused = Number(str(reply[0])) === 0;
+    const due = Number(str(reply[1]));
+    const jobs: Array<LeasedJob<D>> = [];
+    for (let i = 2; i + LEASE_FIELDS - 1 < reply.length; i += LEASE_FIELDS) {
+      const f = reply.slice(i, i + LEASE_FIELDS);
+      const dataType = str(f[4]) as PayloadType;
+      const raw = f[3] as Buffer;
+      const metadata = str(f[11]);
+      const id = str(f[0]);
+      jobs.push({
+        queue: this.name,
+        id,
+        lease: new Lease(id, str(f[1]), now + leaseMs),
+        processor: str(f[2]),
+        data: (dataType === 'bytes' ? raw : raw.length === 0 ? null : JSON.parse(raw.toString('utf8'))) as D,
+        dataType,
+        attempt: Number(str(f[5])),
+        maxAttempts: Number(str(f[6])),
+        timeoutMs: Number(str(f[7])),
+        enqueuedAt: Number(str(f[8])),
+        leasedAt: now,
+        priority: str(f[9]) as Priority,
+        backoff: JSON.parse(str(f[10]) || '[0]') as BackoffPolicy,
+        ...(metadata ? { metadata: JSON.parse(metadata) as Record<string, unknown> } : {}),
+      });
+    }
+    return { jobs, paused, nextDueAt: due < 0 ? null : due };
+  }
+
+  /** Extends many leases in one call; returns the ids whose lease is lost (stop working on them). */
+  async renew(owner: string, leases: readonly Lease[], leaseMs: number): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const now = this.context.clock();
+    const lost = (await this.context.scripts.run('renew', [
+      this.context.keys.prefix, now, leaseMs, owner, ...leases.flatMap((l) => [l.id, l.token]),
+    ])) as string[];
+    const lostSet = new Set(lost);
+    for (const lease of leases) if (!lostSet.has(lease.id)) lease.deadline = now + leaseMs;
+    return lost;
+  }
+
+  /** Records results; returns the ids whose lease was lost (their results were discarded). */
+  async complete(items: ReadonlyArray<{ lease: Lease; result?: unknown }>): Promise<string[]> {
+    if (items.length === 0) return [];
+    const args: Array<string | number | Buffer> = [this.context.keys.prefix, this.context.clock(), this.context.eventsMaxLen];
+    for (const { lease, result } of items) {
+      const encoded = encodePayload(result ?? null, this.context.maxPayloadBytes, `result of job ${lease.id}`);
+      args.push(lease.id, lease.token, encoded.value, encoded.type);
+    }
+    return (await this.context.scripts.run('complete', args)) as string[];
+  }
+
+  /** Records failures: each job retries after its back-off, or goes to dead on its last attempt. */
+  async fail(failures: readonly Failure[]): Promise<FailOutcome> {
+    if (failures.length === 0) return { lost: [], dead: [], retried: [] };
+    const now = this.context.clock();
+    const args: Array<string | number> = [this.context.keys.prefix, now, this.context.eventsMaxLen];
+    for (const { job, error, unrecoverable, retryAfterMs } of failures) {
+      const info = toErrorInfo(error, now, job.attempt);
+      if (info.stack && info.stack.length > MAX_STACK_CHARS) info.stack = info.stack.slice(0, MAX_STACK_CHARS);
+      const delay = unrecoverable ? -1 : retryAfterMs ?? backoffDelay(job.backoff, job.attempt, this.context.random);
+      args.push(job.id, job.lease.token, JSON.stringify(info), delay);
+    }
+    const [lost, dead, retried] = (await this.context.scripts.run('fail', args)) as [string[], string[], string[]];
+    return { lost, dead, retried };
+  }
+
+  /**
+   * Gives jobs back to the front of their queue without a failure: on shutdown before they
+   * started, or when a shared resource asked to wait. Returns the ids whose lease was lost.
+   */
+  async release(leases: readonly Lease[], options: { refundAttempt?: boolean } = {}): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const refund = options.refundAttempt === false ? '0' : '1';
+    return (await this.context.scripts.run('release', [
+      this.context.keys.prefix, this.context.clock(), ...leases.flatMap((l) => [l.id, l.token, refund]),
+    ])) as string[];
+  }
+
+  /** Takes back expired leases: to pending, or to dead past the last attempt. */
+  async reclaim(limit = MAX_LEASE_BATCH): Promise<{ requeued: string[]; dead: string[] }> {
+    const [requeued, dead] = (await this.context.scripts.run('reclaim', [
+      this.context.keys.prefix, this.context.clock(), limit, this.context.eventsMaxLen,
+    ])) as [string[], string[]];
+    return { requeued, dead };
+  }
+
+  /** Stores progress for a running job; false when the lease is lost. */
+  async progress(lease: Lease, value: unknown): Promise<boolean> {
+    const encoded = encodePayload(value ?? null, 64 * 1024, 'progress');
+    const stored = await this.context.scripts.run('progress', [this.context.keys.prefix, lease.id, lease.token, encoded.value]);
+    return Number(stored) === 1;
+  }
+
+  /**
+   * Blocks until an enqueue (or a release, retry or resume) signals work, or timeoutMs passes.
+   * True when woken by a signal. Uses a connection of its own, opened on first use.
+   */
+  async waitForWork(timeoutMs: number): Promise<boolean> {
+    this.blocking ??= duplicateForBlocking(this.context.client);
+    const seconds = Math.max(0.01, timeoutMs / 1000);
+    const reply = await this.blocking.blpop(this.context.keys.wake, seconds);
+    return reply !== null;
+  }
+
+  async close(): Promise<void> {
+    this.blocking?.disconnect();
+    this.blocking = undefined;
+    await closeContext(this.context);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * One error factory for the queue layer. Callers match on `err.code`, never on message text;
+ * messages name the problem and the fix.
+ */
+export const ErrorCode = {
+  InvalidOption: 'INVALID_OPTION',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  NotSerialisable: 'NOT_SERIALISABLE',
+  UnknownState: 'UNKNOWN_STATE',
+  JobNotFound: 'JOB_NOT_FOUND',
+  NotCancellable: 'NOT_CANCELLABLE',
+  LeaseLost: 'LEASE_LOST',
+  WaitTimeout: 'WAIT_TIMEOUT',
+  JobFailed: 'JOB_FAILED',
+  Closed: 'CLOSED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class TroupeError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A caller-supplied option or argument is wrong; `field` names it. */
+export class ValidationError extends TroupeError {
+  readonly field: string;
+  constructor(field: string, message: string, code: ErrorCode = ErrorCode.InvalidOption) {
+    super(code, `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+export class JobNotFoundError extends TroupeError {
+  constructor(queue: string, id: string) {
+    super(ErrorCode.JobNotFound, `job ${id} not found in queue ${queue} (it may have been removed by retention)`);
+  }
+}
+
+export class NotCancellableError extends TroupeError {
+  constructor(id: string, state: string) {
+    super(
+      ErrorCode.NotCancellable,
+      `job ${id} is ${state}; only pending or delayed jobs can be cancelled` +
+        (state === 'active' ? ' (a supervisor is running it: let it finish or fail)' : ''),
+    );
+  }
+}
+
+export class WaitTimeoutError extends TroupeError {
+  constructor(id: string, timeoutMs: number) {
+    super(ErrorCode.WaitTimeout, `job ${id} did not finish within ${timeoutMs} ms (it keeps running; wait again or raise timeoutMs)`);
+  }
+}
+
+/** Serialised form of an error as stored on a job. */
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  at?: number;
+  attempt?: number;
+}
+
+export class JobFailedError extends TroupeError {
+  readonly jobId: string;
+  readonly jobError: ErrorInfo | undefined;
+  constructor(id: string, jobError: ErrorInfo | undefined) {
+    super(ErrorCode.JobFailed, `job ${id} is dead: ${jobError ? `${jobError.name}: ${jobError.message}` : 'no error recorded'}`);
+    this.jobId = id;
+    this.jobError = jobError;
+  }
+}
+
+export class ClosedError extends TroupeError {
+  constructor(what: string) {
+    super(ErrorCode.Closed, `${what} is closed`);
+  }
+}
+
+export function toErrorInfo(err: unknown, at: number, attempt?: number): ErrorInfo {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(err.stack ? { stack: err.stack } : {}),
+      at,
+      ...(attempt !== undefined ? { attempt } : {}),
+    };
+  }
+  return { name: 'Error', message: String(err), at, ...(attempt !== undefined ? { attempt } : {}) };
+}

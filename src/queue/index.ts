@@ -1,0 +1,16 @@
+export { Queue, validateState } from './queue.js';
+export type { EnqueueOutcome, EnqueueResult, ListOptions, QueueCounts } from './queue.js';
+export { QueueConsumer } from './consumer.js';
+export type { FailOutcome, Failure, LeaseBatch, LeasedJob } from './consumer.js';
+export { Lease } from './lease.js';
+export { backoffDelay } from './backoff.js';
+export { queueKeys, JOB_STATES, PRIORITIES } from './keys.js';
+export type { JobState, Priority, QueueKeys } from './keys.js';
+export { DEFAULT_JOB_OPTIONS, DEFAULT_QUEUE_OPTIONS, validateJobOptions } from './options.js';
+export type { BackoffPolicy, ExponentialBackoff, FixedBackoff, JobOptions, QueueOptions, Retention } from './options.js';
+export type { JobRecord } from './job.js';
+export type { JobSpec } from './job-args.js';
+export type { QueueEvent, QueueEventType } from './events.js';
+export type { ConnectionOption, RedisClient } from './connection.js';
+export { DEFAULT_REDIS_URL } from './connection.js';
+export * from './errors.js';

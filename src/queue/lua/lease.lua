@@ -1,0 +1,83 @@
+--[[ lease: promote due delayed jobs, then hand up to `max` pending jobs to one owner.
+  KEYS: the queue key list (see include/queue.lua)
+  ARGV[1] prefix   ARGV[2] now (ms)   ARGV[3] owner   ARGV[4] max   ARGV[5] lease ms
+  ARGV[6] most delayed jobs to promote in this call
+  Returns { status, nextDueAt, jobs... }
+    status 1 = ok, 0 = queue paused (nothing leased)
+    nextDueAt = due time of the earliest delayed job, or -1 when there is none
+    then 12 fields per job: id, token, processor, data, dataType, attempt, maxAttempts,
+    timeoutMs, enqueuedAt, priority, backoff, metadata
+  Highest priority first, FIFO within a priority. Each lease counts an attempt; the token is a
+  per-queue counter, so a later lease of the same job always carries a larger token.
+]]
+--@include queue
+local now, owner, max, leaseMs = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local promoteLimit = tonumber(ARGV[6])
+
+local function nextDueAt()
+  local first = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
+  if first[2] then return tonumber(first[2]) end
+  return -1
+end
+
+if redis.call('HGET', K_META, 'paused') == '1' then return { 0, nextDueAt() } end
+
+local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, promoteLimit)
+if #due > 0 then
+  for _, id in ipairs(due) do
+    local priority = redis.call('HGET', jobKey(id), 'priority')
+    if priority then
+      redis.call('RPUSH', pendingKey(priority), id)
+      redis.call('HSET', jobKey(id), 'state', 'pending')
+    end
+  end
+  variadic('ZREM', K_DELAYED, due)
+end
+
+local ids = {}
+for i = 1, 4 do
+  local want = max - #ids
+  if want <= 0 then break end
+  local popped = redis.call('LPOP', KEYS[i], want)
+  if popped then
+    for _, id in ipairs(popped) do ids[#ids + 1] = id end
+  end
+end
+
+local out = { 1, 0 }
+if #ids > 0 then
+  local firstToken = redis.call('HINCRBY', K_META, 'tokens', #ids) - #ids
+  local deadline = now + leaseMs
+  local activeArgs = {}
+  for i, id in ipairs(ids) do
+    local key = jobKey(id)
+    local f = redis.call('HMGET', key, 'processor', 'data', 'dataType', 'attempts', 'maxAttempts',
+      'timeoutMs', 'enqueuedAt', 'priority', 'backoff', 'metadata')
+    -- A list entry whose hash is gone (cleared mid-flight) has nothing to run.
+    if f[1] then
+      local token = tostring(firstToken + i)
+      local attempt = (tonumber(f[4]) or 0) + 1
+      redis.call('HSET', key, 'state', 'active', 'token', token, 'owner', owner, 'startedAt', now,
+        'attempts', attempt)
+      activeArgs[#activeArgs + 1] = deadline
+      activeArgs[#activeArgs + 1] = id
+      out[#out + 1] = id
+      out[#out + 1] = token
+      out[#out + 1] = f[1]
+      out[#out + 1] = f[2] or ''
+      out[#out + 1] = f[3] or 'json'
+      out[#out + 1] = attempt
+      out[#out + 1] = f[5] or '1'
+      out[#out + 1] = f[6] or '0'
+      out[#out + 1] = f[7] or '0'
+      out[#out + 1] = f[8] or 'normal'
+      out[#out + 1] = f[9] or ''
+      out[#out + 1] = f[10] or ''
+    end
+  end
+  if #activeArgs > 0 then variadic('ZADD', K_ACTIVE, activeArgs) end
+end
+-- A full batch may have left work behind: pass the wake on so another idle consumer takes it.
+if #ids == max then wake() end
+out[2] = nextDueAt()
+return out

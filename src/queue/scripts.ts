@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RedisClient } from './connection.js';
+
+/** Every transition, by the name of its file in ./lua. */
+export const SCRIPT_NAMES = [
+  'enqueue', 'lease', 'renew', 'complete', 'fail', 'release', 'reclaim', 'retry-dead', 'cancel', 'clear', 'progress',
+] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+interface LoadedScript {
+  readonly name: ScriptName;
+  readonly source: string;
+  readonly sha: string;
+}
+
+const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
+const INCLUDE = /^--@include (\w+)\s*$/gm;
+
+/** Shared Lua pieces are flattened in here once, so the server sees one self-contained script. */
+function flatten(name: string): string {
+  const text = readFileSync(`${LUA_DIR}${name}.lua`, 'utf8');
+  return text.replace(INCLUDE, (_line, piece: string) => readFileSync(`${LUA_DIR}include/${piece}.lua`, 'utf8'));
+}
+
+let cache: Map<ScriptName, LoadedScript> | undefined;
+
+function scripts(): Map<ScriptName, LoadedScript> {
+  if (!cache) {
+    cache = new Map(
+      SCRIPT_NAMES.map((name) => {
+        const source = flatten(name);
+        return [name, { name, source, sha: createHash('sha1').update(source).digest('hex') }];
+      }),
+    );
+  }
+  return cache;
+}
+
+export function scriptSource(name: ScriptName): string {
+  return scripts().get(name)!.source;
+}
+
+type Arg = string | Buffer | number;
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Calls a transition by SHA. After a Redis restart or SCRIPT FLUSH the server answers NOSCRIPT;
+ * we then send the source once with EVAL, which also caches it on that server (and on that
+ * node, in a cluster) for the next EVALSHA.
+ */
+export class ScriptRunner {
+  /** How many times a script had to be sent again after NOSCRIPT (observable in tests). */
+  reloads = 0;
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: readonly string[],
+  ) {}
+
+  async run(name: ScriptName, args: readonly Arg[]): Promise<unknown> {
+    return this.invoke(name, args, false);
+  }
+
+  /** Same, but bulk replies stay Buffers (payloads may be raw bytes). */
+  async runBuffer(name: ScriptName, args: readonly Arg[]): Promise<unknown> {
+    return this.invoke(name, args, true);
+  }
+
+  private async invoke(name: ScriptName, args: readonly Arg[], buffers: boolean): Promise<unknown> {
+    const script = scripts().get(name)!;
+    const tail: Arg[] = [this.keys.length, ...this.keys, ...args];
+    try {
+      return buffers ? await this.client.callBuffer('EVALSHA', script.sha, ...tail) : await this.client.call('EVALSHA', script.sha, ...tail);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      this.reloads += 1;
+      return buffers ? await this.client.callBuffer('EVAL', script.source, ...tail) : await this.client.call('EVAL', script.source, ...tail);
+    }
+  }
+}
