@@ -363,9 +363,7 @@ async function collect(events: QueueEvent[], count: number): Promise<Array<[stri
 test('subscribe receives completed, retrying and dead events with their ids', async () => {
   const h = open('events');
   const events: QueueEvent[] = [];
-  h.q.subscribe((e) => events.push(e));
-  // subscribe() exposes no readiness; waitForResult shares the reader and checks only once it is ready.
-  await assert.rejects(h.q.waitForResult('barrier', { timeoutMs: 5000 }), { code: 'JOB_NOT_FOUND' });
+  await h.q.subscribe((e) => events.push(e));
   const [j1, j2] = await h.q.enqueueMany([{ processor: 'echo' }, { processor: 'echo' }]);
   const j3 = await h.q.enqueue('echo', 1, { attempts: 1 });
   const j4 = await h.q.enqueue('echo', 1, { attempts: 2 });
@@ -377,13 +375,13 @@ test('subscribe receives completed, retrying and dead events with their ids', as
   assert.deepEqual(await collect(events, 3), [['completed', [j1!.id, j2!.id]], ['dead', [j3.id]], ['retrying', [j4.id]]]);
 });
 
-// Documents a race: the reader fixes its start (the stream tip) on its own connection after
-// subscribe() returns, so an event published before that is skipped once the stream has entries.
-test('subscribe receives an event published right after it returns', async () => {
+// The reader fixes its start (the stream tip) on its own connection: subscribe() resolves only
+// after that, so an event published right after it is delivered even when the stream has entries.
+test('subscribe receives an event published right after it resolves', async () => {
   const h = open('events-race');
   await finish(h, 'completed');
   const events: QueueEvent[] = [];
-  h.q.subscribe((e) => events.push(e));
+  await h.q.subscribe((e) => events.push(e));
   const id = await finish(h, 'completed');
   assert.deepEqual(await collect(events, 1), [['completed', [id]]]);
 });

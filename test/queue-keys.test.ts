@@ -43,7 +43,7 @@ test('after a full lifecycle every key the queue wrote carries its hash tag', as
     ]);
     await queue.enqueue('noop', 6, { dedupeKey: 'k', resultTtlMs: 60_000 });
     const events: string[] = [];
-    queue.subscribe((e) => events.push(e.type));
+    await queue.subscribe((e) => events.push(e.type));
     let batch = await consumer.lease('s1', 10, 1000);
     await consumer.renew('s1', batch.jobs.map((j) => j.lease), 1000);
     await consumer.progress(batch.jobs[0]!.lease, { page: 1 });

@@ -21,7 +21,7 @@ const LOSSY_OBJECTS: ReadonlyArray<[abstract new (...args: never[]) => unknown, 
  * JSON.stringify silently drops functions, turns NaN into null and Maps into {}; a job that
  * arrives different from what was sent is worse than a refused enqueue, so refuse those.
  */
-function assertSerialisable(value: unknown, path: string, ancestors: unknown[]): void {
+export function assertSerialisable(value: unknown, path: string, ancestors: unknown[] = []): void {
   switch (typeof value) {
     case 'function':
     case 'symbol':

@@ -1,3 +1,4 @@
+import { assertSerialisable } from './codec.js';
 import { ValidationError } from './errors.js';
 import { PRIORITIES, type Priority } from './keys.js';
 
@@ -191,6 +192,7 @@ export function validateJobOptions(value: unknown, field = 'options'): JobOption
   if (value.keepDead !== undefined) out.keepDead = validateRetention(`${field}.keepDead`, value.keepDead);
   if (value.metadata !== undefined) {
     if (!isPlainObject(value.metadata)) throw new ValidationError(`${field}.metadata`, 'must be a plain object');
+    assertSerialisable(value.metadata, `${field}.metadata`);
     out.metadata = value.metadata;
   }
   return out;

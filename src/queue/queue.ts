@@ -242,10 +242,17 @@ export class Queue<D = unknown, R = unknown> {
     return this.clear('dead');
   }
 
-  /** Every completion, retry and death on this queue, as published (one event per batch). */
-  subscribe(listener: EventListener): () => void {
+  /**
+   * Every completion, retry and death on this queue from now on, as published (one event per
+   * transition call). Resolves, with the unsubscribe function, once the reader is positioned:
+   * events published after that are all delivered.
+   */
+  async subscribe(listener: EventListener): Promise<() => void> {
     this.assertOpen();
-    return this.eventReader().subscribe(listener);
+    const events = this.eventReader();
+    const unsubscribe = events.subscribe(listener);
+    await events.ready();
+    return unsubscribe;
   }
 
   /**

@@ -11,6 +11,7 @@ local now, limit, eventsMaxLen = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, limit)
 local requeued, dead, deadArgs = {}, {}, {}
 local keepAge, keepCount = -1, -1
+local dropped = {}
 
 for _, id in ipairs(expired) do
   local key = jobKey(id)
@@ -28,10 +29,14 @@ for _, id in ipairs(expired) do
         'token', '0', 'leaseExpiries', expiries)
       releaseDedupe(f[6], id)
       dead[#dead + 1] = id
-      deadArgs[#deadArgs + 1] = now
-      deadArgs[#deadArgs + 1] = id
-      keepAge = tighter(keepAge, f[7])
-      keepCount = tighter(keepCount, f[8])
+      if f[8] == '0' then
+        dropped[#dropped + 1] = id
+      else
+        deadArgs[#deadArgs + 1] = now
+        deadArgs[#deadArgs + 1] = id
+        keepAge = tighter(keepAge, f[7])
+        keepCount = tighter(keepCount, f[8])
+      end
     else
       redis.call('HSET', key, 'state', 'pending', 'error', err, 'errors', history, 'token', '0',
         'leaseExpiries', expiries)
@@ -42,6 +47,7 @@ for _, id in ipairs(expired) do
 end
 
 if #expired > 0 then variadic('ZREM', K_ACTIVE, expired) end
+if #dropped > 0 then deleteJobs(dropped) end
 if #deadArgs > 0 then
   variadic('ZADD', K_DEAD, deadArgs)
   trimFinished(K_DEAD, now, keepAge, keepCount)
