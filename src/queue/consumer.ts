@@ -28,7 +28,9 @@ export interface LeasedJob<D = unknown> {
 
 export interface LeaseBatch<D = unknown> {
   jobs: Array<LeasedJob<D>>;
+  /** Paused by an operator (pause()) or, until `resourcePausedUntil`, for an unavailable resource. */
   paused: boolean;
+  resourcePausedUntil: number | null;
   /** When the earliest delayed job falls due (epoch ms), or null when none is waiting. */
   nextDueAt: number | null;
 }
@@ -81,8 +83,10 @@ export class QueueConsumer {
     const reply = (await this.context.scripts.runBuffer('lease', [
       this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_BATCH,
     ])) as unknown[];
-    const paused = Number(str(reply[0])) === 0;
+    const status = Number(str(reply[0]));
     const due = Number(str(reply[1]));
+    if (status === 2) return { jobs: [], paused: true, resourcePausedUntil: due, nextDueAt: due };
+    const paused = status === 0;
     const jobs: Array<LeasedJob<D>> = [];
     for (let i = 2; i + LEASE_FIELDS - 1 < reply.length; i += LEASE_FIELDS) {
       const f = reply.slice(i, i + LEASE_FIELDS);
@@ -107,7 +111,7 @@ export class QueueConsumer {
         ...(metadata ? { metadata: JSON.parse(metadata) as Record<string, unknown> } : {}),
       });
     }
-    return { jobs, paused, nextDueAt: due < 0 ? null : due };
+    return { jobs, paused, resourcePausedUntil: null, nextDueAt: due < 0 ? null : due };
   }
 
   /** Extends many leases in one call; returns the ids whose lease is lost (stop working on them). */
@@ -166,6 +170,21 @@ export class QueueConsumer {
       this.context.keys.prefix, this.context.clock(), limit, this.context.eventsMaxLen,
     ])) as [string[], string[]];
     return { requeued, dead };
+  }
+
+  /**
+   * A resource every job of the queue needs is unavailable: gives the job back without using
+   * an attempt and pauses the queue for all supervisors, growing the pause on repeated signals.
+   */
+  async pauseForResource(
+    job: LeasedJob,
+    options: { firstPauseMs: number; maxPauseMs: number; factor?: number; reason: string },
+  ): Promise<{ lost: boolean; pausedUntil: number; level: number }> {
+    const [status, pausedUntil, level] = (await this.context.scripts.run('pause-for-resource', [
+      this.context.keys.prefix, this.context.clock(), job.id, job.lease.token,
+      options.firstPauseMs, options.maxPauseMs, options.factor ?? 1.5, options.reason.slice(0, 1000),
+    ])) as [number, number, number];
+    return { lost: status === 0, pausedUntil, level };
   }
 
   /** Stores progress for a running job; false when the lease is lost. */

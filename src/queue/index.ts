@@ -1,5 +1,5 @@
 export { Queue, validateState } from './queue.js';
-export type { EnqueueOutcome, EnqueueResult, ListOptions, QueueCounts } from './queue.js';
+export type { EnqueueOutcome, EnqueueResult, ListOptions, QueueCounts, ResourcePause } from './queue.js';
 export { QueueConsumer } from './consumer.js';
 export type { FailOutcome, Failure, LeaseBatch, LeasedJob } from './consumer.js';
 export { Lease } from './lease.js';

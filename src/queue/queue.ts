@@ -24,6 +24,15 @@ export interface QueueCounts {
   /** Pending jobs per priority. */
   byPriority: Record<Priority, number>;
   paused: boolean;
+  /** Set while a processor's "resource unavailable" signal holds the queue. */
+  resourcePause: ResourcePause | null;
+}
+
+export interface ResourcePause {
+  until: number;
+  reason: string;
+  /** How many times the pause grew in a row (0 = first). */
+  level: number;
 }
 
 export interface ListOptions {
@@ -159,12 +168,15 @@ export class Queue<D = unknown, R = unknown> {
     const { client, keys } = this.context;
     const pipeline = client.pipeline();
     for (const p of PRIORITIES) pipeline.llen(keys.pending[p]);
-    pipeline.zcard(keys.delayed).zcard(keys.active).zcard(keys.completed).zcard(keys.dead).hget(keys.meta, 'paused');
+    pipeline.zcard(keys.delayed).zcard(keys.active).zcard(keys.completed).zcard(keys.dead);
+    pipeline.hmget(keys.meta, 'paused', 'resourcePausedUntil', 'resourcePauseReason', 'resourcePauseLevel');
     const replies = (await pipeline.exec()) ?? [];
     const values = replies.map(([err, value]) => {
       if (err) throw err;
       return value;
     });
+    const meta = values[8] as Array<string | null>;
+    const until = Number(meta[1] ?? 0);
     const byPriority = Object.fromEntries(PRIORITIES.map((p, i) => [p, Number(values[i])])) as Record<Priority, number>;
     return {
       pending: PRIORITIES.reduce((sum, p) => sum + byPriority[p], 0),
@@ -173,7 +185,8 @@ export class Queue<D = unknown, R = unknown> {
       completed: Number(values[6]),
       dead: Number(values[7]),
       byPriority,
-      paused: values[8] === '1',
+      paused: meta[0] === '1',
+      resourcePause: until > this.context.clock() ? { until, reason: meta[2] ?? '', level: Number(meta[3] ?? 0) } : null,
     };
   }
 
@@ -183,10 +196,16 @@ export class Queue<D = unknown, R = unknown> {
     await this.context.client.hset(this.context.keys.meta, 'paused', '1');
   }
 
+  /** Lifts an operator pause and any resource pause a processor asked for. */
   async resume(): Promise<void> {
     this.assertOpen();
     const { keys } = this.context;
-    await this.context.client.multi().hdel(keys.meta, 'paused').rpush(keys.wake, '1').ltrim(keys.wake, 0, 0).exec();
+    await this.context.client
+      .multi()
+      .hdel(keys.meta, 'paused', 'resourcePausedUntil', 'resourcePauseReason', 'resourcePauseLevel')
+      .rpush(keys.wake, '1')
+      .ltrim(keys.wake, 0, 0)
+      .exec();
   }
 
   async isPaused(): Promise<boolean> {

@@ -6,6 +6,7 @@ import type { RedisClient } from './connection.js';
 /** Every transition, by the name of its file in ./lua. */
 export const SCRIPT_NAMES = [
   'enqueue', 'lease', 'renew', 'complete', 'fail', 'release', 'reclaim', 'retry-dead', 'cancel', 'clear', 'progress',
+  'pause-for-resource',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

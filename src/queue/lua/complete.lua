@@ -50,5 +50,7 @@ if #done > 0 then
     trimFinished(K_COMPLETED, now, keepAge, keepCount)
   end
   publish('completed', done, eventsMaxLen)
+  -- A success shows the shared resource is back: the next pause starts small again.
+  redis.call('HDEL', K_META, 'resourcePauseLevel')
 end
 return lost

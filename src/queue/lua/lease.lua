@@ -3,8 +3,9 @@
   ARGV[1] prefix   ARGV[2] now (ms)   ARGV[3] owner   ARGV[4] max   ARGV[5] lease ms
   ARGV[6] most delayed jobs to promote in this call
   Returns { status, nextDueAt, jobs... }
-    status 1 = ok, 0 = queue paused (nothing leased)
+    status 1 = ok, 0 = queue paused (nothing leased), 2 = paused for an unavailable resource
     nextDueAt = due time of the earliest delayed job, or -1 when there is none
+                (with status 2: when the resource pause ends)
     then 12 fields per job: id, token, processor, data, dataType, attempt, maxAttempts,
     timeoutMs, enqueuedAt, priority, backoff, metadata
   Highest priority first, FIFO within a priority. Each lease counts an attempt; the token is a
@@ -20,7 +21,10 @@ local function nextDueAt()
   return -1
 end
 
-if redis.call('HGET', K_META, 'paused') == '1' then return { 0, nextDueAt() } end
+local pause = redis.call('HMGET', K_META, 'paused', 'resourcePausedUntil')
+if pause[1] == '1' then return { 0, nextDueAt() } end
+local resourcePausedUntil = tonumber(pause[2]) or 0
+if resourcePausedUntil > now then return { 2, resourcePausedUntil } end
 
 local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, promoteLimit)
 if #due > 0 then

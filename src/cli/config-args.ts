@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { CONFIG_KEYS, ConfigError, envLayer, resolveConfig, type ConfigKey, type Layer, type ResolvedConfig } from '../supervisor/config.js';
+
+/** Flag names derive from config keys (threads → --threads); plugins is singular and repeatable. */
+export function flagName(key: ConfigKey): string {
+  if (key === 'plugins') return 'plugin';
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Adds every supervisor setting as a flag; help names its env variable and config key. */
+export function withConfigFlags<T>(yargs: Argv<T>): Argv<T> {
+  let y = yargs.option('config', { type: 'string', describe: 'JSON config file (keys as listed below); flags > env > file > defaults', group: 'Configuration:' });
+  for (const [key, spec] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, (typeof CONFIG_KEYS)[ConfigKey]]>) {
+    y = y.option(flagName(key), {
+      type: spec.kind === 'list' ? 'array' : 'string',
+      describe: `${spec.help} [env ${spec.env.join(' or ')}; config "${key}"]`,
+      group: 'Supervisor:',
+    });
+  }
+  return y;
+}
+
+export function flagsLayer(argv: Record<string, unknown>): Layer {
+  const values: Partial<Record<string, unknown>> = {};
+  for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
+    const raw = argv[flagName(key)];
+    if (raw === undefined) continue;
+    // Repeated list flags arrive as arrays; each item may itself be comma-separated.
+    values[key] = Array.isArray(raw) ? raw.flatMap((v) => String(v).split(',')) : raw;
+  }
+  if (Array.isArray(values.plugins)) values.plugins = (values.plugins as string[]).map((p) => (isPlugPath(p) ? resolve(p) : p));
+  return { source: 'flag', values, describe: (key) => `--${flagName(key)}` };
+}
+
+/** A plugin given as a path is relative to where it was written (cwd for flags, the file for config). */
+function isPlugPath(spec: string): boolean {
+  return spec.startsWith('.') || spec.startsWith('/') || isAbsolute(spec);
+}
+
+export function fileLayer(path: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config: ${path} must hold a JSON object of settings, e.g. { "threads": 4, "queues": ["default"] }`);
+  }
+  const values = { ...(parsed as Record<string, unknown>) };
+  if (Array.isArray(values.plugins)) {
+    values.plugins = values.plugins.map((p: unknown) => (typeof p === 'string' && isPlugPath(p) ? resolve(dirname(path), p) : p));
+  }
+  return { source: 'file', values, describe: (key) => `"${key}" in ${path}` };
+}
+
+/** defaults < config file < environment < flags. */
+export function configFromArgs(argv: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const layers: Layer[] = [];
+  const file = argv.config;
+  if (typeof file === 'string') layers.push(fileLayer(file));
+  else if (env.TROUPE_CONFIG) layers.push(fileLayer(env.TROUPE_CONFIG));
+  layers.push(envLayer(env), flagsLayer(argv));
+  return resolveConfig(layers);
+}

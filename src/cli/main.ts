@@ -1,0 +1,34 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { demoCommand } from './commands/demo.js';
+import { superviseCommand } from './commands/supervise.js';
+import { ADMIN_COMMANDS } from './commands/admin.js';
+import { EXIT_USAGE, reportError } from './exit.js';
+
+export async function main(args: string[]): Promise<void> {
+  const parser = yargs(args)
+    .scriptName('troupe')
+    .usage('$0 <command> [options]\n\nA job runtime: supervisors lease jobs from Redis and run them on worker threads.')
+    .command(superviseCommand)
+    .command(demoCommand)
+    .command(ADMIN_COMMANDS)
+    .demandCommand(1, 'Name a command; try "troupe demo" for a first run, or "troupe supervise --help".')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((message, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() ? '' : ''}troupe: ${message}\nRun with --help for usage.\n`);
+      process.exit(EXIT_USAGE);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+await main(hideBin(process.argv));

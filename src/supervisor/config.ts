@@ -1,0 +1,202 @@
+import { availableParallelism } from 'node:os';
+
+/** Everything a supervisor is built from. One interface, one defaults constant, one validator. */
+export interface SupervisorConfig {
+  /** Redis URL (redis:// or rediss://, with user:password for ACLs). */
+  redisUrl: string;
+  /** Queues to lease from. */
+  queues: string[];
+  /** Worker threads (the pool's maximum). */
+  threads: number;
+  /** Threads kept alive when idle; idle threads above it are reaped after idleTimeoutMs. */
+  minThreads: number;
+  /** Tasks one thread runs at once (raise for processors that wait on I/O). */
+  tasksPerThread: number;
+  /** Most leased jobs held waiting for a free thread (the supervisor adapts below it). */
+  prefetch: number;
+  /** Most jobs packed into one thread task when jobs are short (1 disables batching). */
+  maxJobsPerTask: number;
+  /** Lease length; a supervisor that stops renewing loses its jobs this long after. */
+  leaseMs: number;
+  /** Interval of lease renewal, reclaiming and the registry heartbeat. */
+  heartbeatMs: number;
+  /** Time limit per job when neither the job nor its processor sets one (0 = none). */
+  jobTimeoutMs: number;
+  /** V8 old-generation heap cap per thread; a thread over it fails its job and is replaced. */
+  maxMemoryMb: number;
+  /** Retire a thread after this many jobs (0 = never). */
+  maxJobsPerThread: number;
+  /** Retire a thread whose heap stays above this after 3 tasks in a row (0 = never). */
+  recycleHeapMb: number;
+  /** Idle threads above minThreads are stopped after this long. */
+  idleTimeoutMs: number;
+  /** Supervisor processes to run under a director (1 = just this process). */
+  processes: number;
+  /** Plugin modules: file paths or npm package names. */
+  plugins: string[];
+  /** How long running jobs may finish on SIGINT/SIGTERM before they are failed for retry. */
+  shutdownTimeoutMs: number;
+  /** Longest a shared-resource pause may grow to. */
+  maxResourcePauseMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The one place supervisor defaults live (threads follow the machine's cores). */
+export function defaultConfig(): SupervisorConfig {
+  const threads = Math.max(1, availableParallelism());
+  return {
+    redisUrl: DEFAULT_REDIS_URL,
+    queues: ['default'],
+    threads,
+    minThreads: threads,
+    tasksPerThread: 1,
+    prefetch: 128,
+    maxJobsPerTask: 64,
+    leaseMs: 30_000,
+    heartbeatMs: 5_000,
+    jobTimeoutMs: 0,
+    maxMemoryMb: 512,
+    maxJobsPerThread: 0,
+    recycleHeapMb: 0,
+    idleTimeoutMs: 30_000,
+    processes: 1,
+    plugins: [],
+    shutdownTimeoutMs: 30_000,
+    maxResourcePauseMs: 4 * 3_600_000,
+    logLevel: 'info',
+  };
+}
+
+export type ConfigKey = keyof SupervisorConfig;
+
+type Kind = 'int' | 'string' | 'list' | 'level';
+interface KeySpec {
+  kind: Kind;
+  min?: number;
+  max?: number;
+  /** Environment variables, first found wins. */
+  env: string[];
+  help: string;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Per key: type, range, environment variables and the help line `--help` shows. */
+export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
+  redisUrl: { kind: 'string', env: ['TROUPE_REDIS_URL', 'REDIS_URL'], help: 'Redis URL; without one, a local redis-server is used or started' },
+  queues: { kind: 'list', env: ['TROUPE_QUEUES'], help: 'queues to take jobs from, comma-separated' },
+  threads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_THREADS'], help: 'worker threads (default: available cores)' },
+  minThreads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_MIN_THREADS'], help: 'threads kept when idle (default: threads)' },
+  tasksPerThread: { kind: 'int', min: 1, max: 1000, env: ['TROUPE_TASKS_PER_THREAD'], help: 'tasks a thread runs at once; raise for I/O-bound processors' },
+  prefetch: { kind: 'int', min: 0, max: 10_000, env: ['TROUPE_PREFETCH'], help: 'most leased jobs waiting for a thread' },
+  maxJobsPerTask: { kind: 'int', min: 1, max: 1000, env: ['TROUPE_MAX_JOBS_PER_TASK'], help: 'most short jobs packed into one thread task' },
+  leaseMs: { kind: 'int', min: 1000, max: 3_600_000, env: ['TROUPE_LEASE_MS'], help: 'lease length in ms' },
+  heartbeatMs: { kind: 'int', min: 100, max: 600_000, env: ['TROUPE_HEARTBEAT_MS'], help: 'lease renewal and heartbeat interval in ms (under half of --lease-ms)' },
+  jobTimeoutMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_JOB_TIMEOUT_MS'], help: 'time limit per job when the job and processor set none; 0 = none' },
+  maxMemoryMb: { kind: 'int', min: 16, max: 65_536, env: ['TROUPE_MAX_MEMORY_MB'], help: 'heap cap per thread in MiB' },
+  maxJobsPerThread: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_MAX_JOBS_PER_THREAD'], help: 'retire a thread after this many jobs; 0 = never' },
+  recycleHeapMb: { kind: 'int', min: 0, max: 65_536, env: ['TROUPE_RECYCLE_HEAP_MB'], help: 'retire a thread whose heap stays above this; 0 = never' },
+  idleTimeoutMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_IDLE_TIMEOUT_MS'], help: 'stop idle threads above --min-threads after this long' },
+  processes: { kind: 'int', min: 1, max: 256, env: ['TROUPE_PROCESSES'], help: 'supervisor processes to run under a director' },
+  plugins: { kind: 'list', env: ['TROUPE_PLUGINS'], help: 'plugin modules (path or package), repeatable' },
+  shutdownTimeoutMs: { kind: 'int', min: 0, max: 3_600_000, env: ['TROUPE_SHUTDOWN_TIMEOUT_MS'], help: 'how long running jobs may finish on shutdown' },
+  maxResourcePauseMs: { kind: 'int', min: 1000, max: 7 * 86_400_000, env: ['TROUPE_MAX_RESOURCE_PAUSE_MS'], help: 'cap for a queue pause asked by a processor' },
+  logLevel: { kind: 'level', env: ['TROUPE_LOG_LEVEL'], help: `log level: ${LEVELS.join(', ')}` },
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+export type Source = 'flag' | 'env' | 'file' | 'default';
+export interface Layer {
+  source: Source;
+  /** How the source is named in messages: `--threads`, `TROUPE_THREADS`, `troupe.json`. */
+  describe(key: ConfigKey): string;
+  values: Partial<Record<string, unknown>>;
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function coerce(key: ConfigKey, raw: unknown, where: string): unknown {
+  const spec = CONFIG_KEYS[key];
+  const fail = (what: string): never => {
+    throw new ConfigError(`${key}: ${what}, got ${JSON.stringify(raw)} (from ${where})`);
+  };
+  switch (spec.kind) {
+    case 'int': {
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < spec.min! || n > spec.max!) {
+        return fail(`must be a whole number from ${spec.min} to ${spec.max}`);
+      }
+      return n;
+    }
+    case 'string':
+      if (typeof raw !== 'string' || raw.length === 0) return fail('must be a non-empty string');
+      return raw;
+    case 'list': {
+      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : fail('must be a list (comma-separated in flags and env)');
+      const list = (items as unknown[]).map((item) => (typeof item === 'string' ? item.trim() : fail('must contain only strings'))).filter(Boolean);
+      if (key === 'queues') {
+        if (list.length === 0) fail('needs at least one queue');
+        for (const q of list) if (!QUEUE_NAME.test(q as string)) fail(`queue ${JSON.stringify(q)} is not a valid name (letters, digits, _ . : -)`);
+      }
+      return list;
+    }
+    case 'level':
+      if (!LEVELS.includes(raw as (typeof LEVELS)[number])) return fail(`must be one of ${LEVELS.join(', ')}`);
+      return raw;
+  }
+}
+
+export interface ResolvedConfig {
+  config: SupervisorConfig;
+  /** Where each key's value came from. */
+  sources: Record<ConfigKey, Source>;
+}
+
+/**
+ * Layers are applied lowest precedence first; later layers win (defaults < file < env < flags).
+ * Unknown keys and wrong types are refused with the key and where it came from.
+ */
+export function resolveConfig(layers: Layer[]): ResolvedConfig {
+  const config = defaultConfig();
+  const sources = Object.fromEntries(Object.keys(config).map((k) => [k, 'default'])) as Record<ConfigKey, Source>;
+  const explicitMinThreads = layers.some((l) => l.values.minThreads !== undefined);
+  for (const layer of layers) {
+    for (const [key, raw] of Object.entries(layer.values)) {
+      if (raw === undefined) continue;
+      if (!(key in CONFIG_KEYS)) {
+        throw new ConfigError(`${key}: unknown setting (from ${layer.describe(key as ConfigKey)}); known settings are ${Object.keys(CONFIG_KEYS).join(', ')}`);
+      }
+      const k = key as ConfigKey;
+      (config as unknown as Record<string, unknown>)[k] = coerce(k, raw, layer.describe(k));
+      sources[k] = layer.source;
+    }
+  }
+  if (!explicitMinThreads) config.minThreads = config.threads;
+  if (config.minThreads > config.threads) {
+    throw new ConfigError(`minThreads: ${config.minThreads} is more than threads (${config.threads}); lower --min-threads or raise --threads`);
+  }
+  if (config.heartbeatMs * 2 > config.leaseMs) {
+    throw new ConfigError(`heartbeatMs: ${config.heartbeatMs} must be at most half of leaseMs (${config.leaseMs}) so a lease is renewed before it can expire`);
+  }
+  return { config, sources };
+}
+
+/** The environment layer: each key's variables, first found wins. */
+export function envLayer(env: NodeJS.ProcessEnv): Layer {
+  const values: Partial<Record<string, unknown>> = {};
+  const from: Partial<Record<ConfigKey, string>> = {};
+  for (const [key, spec] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, KeySpec]>) {
+    const name = spec.env.find((n) => env[n] !== undefined && env[n] !== '');
+    if (name) {
+      values[key] = env[name];
+      from[key] = name;
+    }
+  }
+  return { source: 'env', values, describe: (key) => `environment variable ${from[key] ?? key}` };
+}

@@ -1,0 +1,299 @@
+import type { LeasedJob } from '../queue/consumer.js';
+import type { Lease } from '../queue/lease.js';
+import { CELL_INDEX, CELL_SLOTS, type JobOutcome, type ThreadJob, type ThreadTaskResult } from '../threads/protocol.js';
+import type { Acker } from './acker.js';
+import type { SupervisorConfig } from './config.js';
+import type { HeldJob } from './held-job.js';
+import type { Logger } from './logger.js';
+import type { ThreadPool } from './pool.js';
+import type { SupervisorStats } from './stats.js';
+import { classifyTaskError, ShutdownError, ThreadCrashError, TimeoutError } from './task-failure.js';
+import { Watchdog } from './watchdog.js';
+import { ThreadRecycler } from './recycler.js';
+
+export interface DispatcherDeps {
+  pool: ThreadPool;
+  config: SupervisorConfig;
+  logger: Logger;
+  stats: SupervisorStats;
+  ackerFor(queue: string): Acker;
+  /** The limit a job runs under: its own, else its processor's, else the configured default. */
+  timeoutFor(job: LeasedJob): number;
+  /** A processor said a resource every job of the queue needs is unavailable. */
+  onResourceUnavailable(held: HeldJob, outcome: Extract<JobOutcome, { status: 'failed' }>): void;
+}
+
+interface RunningTask {
+  jobs: HeldJob[];
+  controller: AbortController;
+  killedFor?: 'timeout' | 'shutdown';
+}
+
+/** A job at or under this average run time is packed with others into one thread task. */
+const SHORT_JOB_MS = 1;
+/** How far ahead the buffer should cover: enough jobs to hide a lease round trip. */
+const LOOKAHEAD_MS = 5;
+const EWMA_WEIGHT = 0.2;
+
+/** Bytes cross to the thread by transfer; a Buffer sharing the socket's memory is copied once first. */
+function transferable(data: unknown, transfer: ArrayBuffer[]): unknown {
+  if (!(data instanceof Uint8Array)) return data;
+  const exclusive = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+  const bytes = exclusive ? data : new Uint8Array(data);
+  transfer.push(bytes.buffer as ArrayBuffer);
+  return bytes;
+}
+
+/**
+ * Holds leased jobs from lease to acknowledgement: buffers them, packs them into thread tasks
+ * when threads are free, times each job from its real start, and turns every way a task can
+ * end into a per-job outcome. Never queues inside Piscina, so a buffered job never times out.
+ */
+export class Dispatcher {
+  private buffer: HeldJob[] = [];
+  private readonly held = new Map<string, Map<string, HeldJob>>();
+  private readonly running = new Set<RunningTask>();
+  private readonly slots: number;
+  private readonly runMs = new Map<string, number>();
+  private avgJobMs: number | undefined;
+  private waiters: Array<() => void> = [];
+  private readonly recycler: ThreadRecycler;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.slots = deps.config.threads * deps.config.tasksPerThread;
+    this.recycler = new ThreadRecycler(deps.config, deps.pool, deps.logger, deps.stats);
+  }
+
+  /** How many more jobs the lease loops should take now. */
+  wanted(): number {
+    const free = this.slots - this.running.size;
+    return Math.max(0, free + this.prefetchTarget() - this.buffer.length);
+  }
+
+  /** Short jobs need a deep buffer to keep threads busy across a lease round trip; long ones do not. */
+  private prefetchTarget(): number {
+    const { prefetch } = this.deps.config;
+    if (this.avgJobMs === undefined) return Math.min(prefetch, this.slots);
+    const cover = Math.ceil((this.slots * LOOKAHEAD_MS) / Math.max(this.avgJobMs, 0.001));
+    return Math.min(prefetch, Math.max(this.slots, cover));
+  }
+
+  /** Resolves when a job settles or a thread frees up. */
+  capacityChanged(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  add(jobs: readonly LeasedJob[]): void {
+    for (const job of jobs) {
+      const held: HeldJob = { job, timeoutMs: this.deps.timeoutFor(job), state: 'buffered', lost: false };
+      this.buffer.push(held);
+      let byId = this.held.get(job.queue);
+      if (!byId) this.held.set(job.queue, (byId = new Map()));
+      byId.set(job.id, held);
+    }
+    this.deps.stats.leased += jobs.length;
+    this.pump();
+  }
+
+  /** Every lease this supervisor holds on a queue, for one renewal call. */
+  leasesOf(queue: string): Lease[] {
+    const byId = this.held.get(queue);
+    if (!byId) return [];
+    const leases: Lease[] = [];
+    for (const held of byId.values()) if (!held.lost) leases.push(held.job.lease);
+    return leases;
+  }
+
+  findHeld(queue: string, id: string): HeldJob | undefined {
+    return this.held.get(queue)?.get(id);
+  }
+
+  /** Renewal found these leases gone: drop buffered ones; running ones finish and are refused. */
+  markLost(queue: string, ids: readonly string[]): void {
+    const byId = this.held.get(queue);
+    for (const id of ids) {
+      const held = byId?.get(id);
+      if (!held) continue;
+      held.lost = true;
+      if (held.state === 'buffered') {
+        this.buffer = this.buffer.filter((h) => h !== held);
+        this.settle(held);
+      }
+    }
+    this.deps.stats.leaseLost += ids.length;
+  }
+
+  /** Called once Redis took a job's outcome (or the job was dropped): it is no longer held. */
+  settle(held: HeldJob): void {
+    const byId = this.held.get(held.job.queue);
+    byId?.delete(held.job.id);
+    this.notify();
+  }
+
+  get heldCount(): number {
+    let n = 0;
+    for (const byId of this.held.values()) n += byId.size;
+    return n;
+  }
+
+  get runningCount(): number {
+    let n = 0;
+    for (const task of this.running) n += task.jobs.length;
+    return n;
+  }
+
+  /** Shutdown: hand back every job not started yet (without using an attempt). */
+  releaseBuffered(): number {
+    const buffered = this.buffer;
+    this.buffer = [];
+    for (const held of buffered) this.deps.ackerFor(held.job.queue).push({ kind: 'release', held });
+    return buffered.length;
+  }
+
+  /** Shutdown past its deadline: stop every running task; their jobs are failed for retry. */
+  abortRunning(): void {
+    for (const task of this.running) {
+      task.killedFor = 'shutdown';
+      task.controller.abort(new ShutdownError(this.deps.config.shutdownTimeoutMs));
+    }
+  }
+
+  /** Resolves when no task is running. */
+  async whenIdle(): Promise<void> {
+    while (this.running.size > 0) await this.capacityChanged();
+  }
+
+  private pump(): void {
+    while (this.running.size < this.slots && this.buffer.length > 0) {
+      const free = this.slots - this.running.size;
+      const size = this.batchSize(free);
+      this.start(this.buffer.splice(0, size));
+    }
+  }
+
+  private batchSize(free: number): number {
+    const max = Math.min(this.deps.config.maxJobsPerTask, Math.ceil(this.buffer.length / free));
+    let n = 0;
+    while (n < max && n < this.buffer.length) {
+      const avg = this.runMs.get(this.buffer[n]!.job.processor);
+      if (avg === undefined || avg > SHORT_JOB_MS) break;
+      n += 1;
+    }
+    return Math.max(1, n);
+  }
+
+  private start(jobs: HeldJob[]): void {
+    const controller = new AbortController();
+    const task: RunningTask = { jobs, controller };
+    this.running.add(task);
+    const cellBuffer = new SharedArrayBuffer(CELL_SLOTS * 8);
+    const cell = new BigInt64Array(cellBuffer);
+    cell[CELL_INDEX] = -1n;
+    const transfer: ArrayBuffer[] = [];
+    const threadJobs: ThreadJob[] = jobs.map((held) => {
+      held.state = 'running';
+      const { job } = held;
+      return {
+        id: job.id,
+        queue: job.queue,
+        processor: job.processor,
+        data: transferable(job.data, transfer),
+        attempt: job.attempt,
+        maxAttempts: job.maxAttempts,
+        timeoutMs: held.timeoutMs,
+      };
+    });
+    const watchdog = new Watchdog(cell, jobs.map((h) => h.timeoutMs), () => {
+      task.killedFor = 'timeout';
+      controller.abort();
+    });
+    const startedAt = performance.now();
+    this.deps.pool
+      .run({ jobs: threadJobs, cell: cellBuffer }, controller.signal, transfer)
+      .then(
+        (result) => this.finished(task, result, performance.now() - startedAt),
+        (err: unknown) => this.failed(task, err, Number(Atomics.load(cell, CELL_INDEX))),
+      )
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'handling a task outcome failed; its jobs will be reclaimed when their leases expire'))
+      .finally(() => {
+        watchdog.stop();
+        this.running.delete(task);
+        this.notify();
+        this.pump();
+      });
+  }
+
+  private finished(task: RunningTask, result: ThreadTaskResult, elapsedMs: number): void {
+    const perJob = elapsedMs / task.jobs.length;
+    this.avgJobMs = this.avgJobMs === undefined ? perJob : this.avgJobMs + EWMA_WEIGHT * (perJob - this.avgJobMs);
+    task.jobs.forEach((held, i) => {
+      const name = held.job.processor;
+      const before = this.runMs.get(name);
+      this.runMs.set(name, before === undefined ? perJob : before + EWMA_WEIGHT * (perJob - before));
+      this.route(held, result.outcomes[i]);
+    });
+    this.recycler.afterTask(result);
+  }
+
+  private route(held: HeldJob, outcome: JobOutcome | undefined): void {
+    const acker = this.deps.ackerFor(held.job.queue);
+    const { job } = held;
+    if (!outcome) {
+      acker.push({ kind: 'release', held });
+      return;
+    }
+    if (outcome.status === 'completed') {
+      this.deps.logger.debug({ jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt }, 'job completed');
+      acker.push({ kind: 'complete', held, result: outcome.result, followUps: outcome.followUps });
+      return;
+    }
+    if (outcome.resourceUnavailable) {
+      this.deps.onResourceUnavailable(held, outcome);
+      return;
+    }
+    if (outcome.error.code === 'JOB_TIMEOUT') this.deps.stats.timedOut += 1;
+    this.deps.logger.debug(
+      { jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, err: outcome.error, unrecoverable: outcome.unrecoverable },
+      'job failed',
+    );
+    acker.push({
+      kind: 'fail',
+      held,
+      error: outcome.error,
+      unrecoverable: outcome.unrecoverable,
+      ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+    });
+  }
+
+  /**
+   * The task did not return. The job the thread was running (the cell's index) bears the
+   * cause; jobs before it finished but their results died with the thread, and jobs after it
+   * never started: both go back without using an attempt.
+   */
+  private failed(task: RunningTask, err: unknown, index: number): void {
+    const end = classifyTaskError(err, task.killedFor);
+    if (end === 'thread-crashed') this.deps.logger.warn({ err, jobs: task.jobs.map((h) => h.job.id) }, 'a thread died while running jobs; it was replaced');
+    task.jobs.forEach((held, i) => {
+      const acker = this.deps.ackerFor(held.job.queue);
+      if (i !== index || end === 'sibling-killed') {
+        acker.push({ kind: 'release', held });
+        return;
+      }
+      if (end === 'timeout') {
+        this.deps.stats.timedOut += 1;
+        this.deps.logger.warn({ jobId: held.job.id, queue: held.job.queue, processor: held.job.processor, timeoutMs: held.timeoutMs }, 'job timed out; its thread was stopped and replaced');
+        acker.push({ kind: 'fail', held, error: new TimeoutError(held.timeoutMs), unrecoverable: false });
+      } else if (end === 'shutdown') {
+        acker.push({ kind: 'fail', held, error: new ShutdownError(this.deps.config.shutdownTimeoutMs), unrecoverable: false, retryAfterMs: 0 });
+      } else {
+        acker.push({ kind: 'fail', held, error: new ThreadCrashError(err, this.deps.config.maxMemoryMb), unrecoverable: false });
+      }
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { Piscina } from 'piscina';
+import type { Logger } from './logger.js';
+import { threadEntryUrl } from '../threads/entry.js';
+import { isThreadEvent, type ThreadEvent, type ThreadInit, type ThreadTask, type ThreadTaskResult } from '../threads/protocol.js';
+
+export interface PoolOptions {
+  threads: number;
+  minThreads: number;
+  tasksPerThread: number;
+  maxMemoryMb: number;
+  idleTimeoutMs: number;
+  init: ThreadInit;
+}
+
+/**
+ * The Piscina pool, narrowed to what the supervisor needs: run a task (abortable, which
+ * terminates its thread), retire an idle thread, and hear thread events.
+ */
+export class ThreadPool {
+  private readonly piscina: Piscina<ThreadTask, ThreadTaskResult>;
+  /** Threads we terminated on purpose, so their exit is not counted as a crash. */
+  private readonly retiring = new Set<number>();
+  restarts = 0;
+
+  constructor(options: PoolOptions, logger: Logger, onEvent: (event: ThreadEvent) => void) {
+    this.piscina = new Piscina<ThreadTask, ThreadTaskResult>({
+      filename: threadEntryUrl().href,
+      maxThreads: options.threads,
+      minThreads: options.minThreads,
+      concurrentTasksPerWorker: options.tasksPerThread,
+      idleTimeout: options.idleTimeoutMs,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb },
+      workerData: options.init,
+      // The supervisor never queues inside Piscina (it submits only to free slots), so a full
+      // queue would mean a bookkeeping bug: make it loud.
+      maxQueue: options.threads * options.tasksPerThread,
+    });
+    this.piscina.on('message', (message: unknown) => {
+      if (isThreadEvent(message)) onEvent(message);
+    });
+    this.piscina.on('error', (err: unknown) => {
+      logger.error({ err }, 'thread pool error outside any task');
+    });
+    this.piscina.on('workerDestroy', (worker: { threadId?: number }) => {
+      const id = worker.threadId ?? -1;
+      if (this.retiring.delete(id)) return;
+      this.restarts += 1;
+    });
+  }
+
+  run(task: ThreadTask, signal: AbortSignal, transferList: ArrayBuffer[]): Promise<ThreadTaskResult> {
+    return this.piscina.run(task, { signal, transferList });
+  }
+
+  /** Terminates a thread between jobs; Piscina starts a replacement when below minThreads. */
+  retire(threadId: number): boolean {
+    const worker = this.piscina.threads.find((w) => w.threadId === threadId);
+    if (!worker) return false;
+    this.retiring.add(threadId);
+    void worker.terminate();
+    return true;
+  }
+
+  get threadCount(): number {
+    return this.piscina.threads.length;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,135 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { RedisClient } from '../queue/connection.js';
+import type { Logger } from './logger.js';
+
+/** Cross-queue keys share their own hash tag, so the registry works on a Redis Cluster too. */
+export const REGISTRY_KEY = 'troupe:{registry}:supervisors';
+export const supervisorKey = (id: string) => `troupe:{registry}:supervisor:${id}`;
+
+/** A supervisor entry expires on its own if its heartbeats stop for this many intervals. */
+const EXPIRY_HEARTBEATS = 6;
+
+export interface SupervisorSnapshot {
+  threads: number;
+  queues: string[];
+  inFlight: number;
+  held: number;
+  completed: number;
+  failed: number;
+  dead: number;
+  timedOut: number;
+  leaseLost: number;
+  threadRestarts: number;
+}
+
+export interface SupervisorEntry extends SupervisorSnapshot {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  heartbeatAt: number;
+  heartbeatMs: number;
+  /** Heartbeat older than three intervals: the process is gone or stalled. */
+  stale: boolean;
+}
+
+export function newSupervisorId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/** Announces this supervisor in Redis and keeps its entry fresh; removes it on a clean exit. */
+export class Registry {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly client: RedisClient,
+    readonly id: string,
+    private readonly heartbeatMs: number,
+    private readonly snapshot: () => SupervisorSnapshot,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => {
+      this.beat().catch((err: unknown) => {
+        // The entry outlives several missed beats; the next one repairs it.
+        this.logger.warn({ err }, 'registry heartbeat failed; retrying at the next interval');
+      });
+    }, this.heartbeatMs);
+  }
+
+  private async beat(): Promise<void> {
+    const now = Date.now();
+    const s = this.snapshot();
+    const key = supervisorKey(this.id);
+    await this.client
+      .multi()
+      .hset(key, {
+        id: this.id,
+        host: hostname(),
+        pid: process.pid,
+        startedAt: this.startedAt,
+        heartbeatAt: now,
+        heartbeatMs: this.heartbeatMs,
+        threads: s.threads,
+        queues: s.queues.join(','),
+        inFlight: s.inFlight,
+        held: s.held,
+        completed: s.completed,
+        failed: s.failed,
+        dead: s.dead,
+        timedOut: s.timedOut,
+        leaseLost: s.leaseLost,
+        threadRestarts: s.threadRestarts,
+      })
+      .pexpire(key, this.heartbeatMs * EXPIRY_HEARTBEATS)
+      .zadd(REGISTRY_KEY, now, this.id)
+      .exec();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.client.multi().del(supervisorKey(this.id)).zrem(REGISTRY_KEY, this.id).exec();
+  }
+}
+
+/** Live and recently gone supervisors, newest heartbeat first (used by `troupe status`). */
+export async function listSupervisors(client: RedisClient, now = Date.now()): Promise<SupervisorEntry[]> {
+  const ids = await client.zrange(REGISTRY_KEY, '0', '-1', 'REV');
+  const entries: SupervisorEntry[] = [];
+  const gone: string[] = [];
+  for (const id of ids) {
+    const h = await client.hgetall(supervisorKey(id));
+    if (!h.id) {
+      gone.push(id);
+      continue;
+    }
+    const heartbeatMs = Number(h.heartbeatMs);
+    const heartbeatAt = Number(h.heartbeatAt);
+    entries.push({
+      id,
+      host: h.host ?? '',
+      pid: Number(h.pid),
+      startedAt: Number(h.startedAt),
+      heartbeatAt,
+      heartbeatMs,
+      stale: now - heartbeatAt > heartbeatMs * 3,
+      threads: Number(h.threads),
+      queues: (h.queues ?? '').split(',').filter(Boolean),
+      inFlight: Number(h.inFlight),
+      held: Number(h.held),
+      completed: Number(h.completed),
+      failed: Number(h.failed),
+      dead: Number(h.dead),
+      timedOut: Number(h.timedOut),
+      leaseLost: Number(h.leaseLost),
+      threadRestarts: Number(h.threadRestarts),
+    });
+  }
+  // Entries whose hash expired belong to supervisors that died without saying so.
+  if (gone.length > 0) await client.zrem(REGISTRY_KEY, ...gone);
+  return entries;
+}

@@ -1,0 +1,52 @@
+import type { QueueConsumer } from '../queue/consumer.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Renews every lease this supervisor holds, one call per queue per heartbeat, on the
+ * supervisor's event loop, which never runs job code, so CPU-heavy jobs cannot starve it
+ * (the BullMQ "stalled job" complaint, #2857). Jobs waiting in the buffer are renewed too.
+ */
+export class Renewer {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly consumers: readonly QueueConsumer[],
+    private readonly dispatcher: Dispatcher,
+    private readonly owner: string,
+    private readonly leaseMs: number,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (!this.inFlight) this.inFlight = this.renewAll().finally(() => (this.inFlight = undefined));
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.inFlight;
+  }
+
+  async renewAll(): Promise<void> {
+    await Promise.all(
+      this.consumers.map(async (consumer) => {
+        const leases = this.dispatcher.leasesOf(consumer.name);
+        if (leases.length === 0) return;
+        try {
+          const lost = await consumer.renew(this.owner, leases, this.leaseMs);
+          if (lost.length > 0) {
+            this.logger.warn({ queue: consumer.name, lost }, 'leases lost (expired and reclaimed, or finished elsewhere); their results will be discarded');
+            this.dispatcher.markLost(consumer.name, lost);
+          }
+        } catch (err) {
+          // The next heartbeat tries again; a lease survives leaseMs, at least two heartbeats.
+          this.logger.warn({ err, queue: consumer.name, leases: leases.length }, 'renewing leases failed; retrying at the next heartbeat');
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,17 @@
+/** Counters a supervisor keeps about its own work (reported in the registry and logs). */
+export interface SupervisorStats {
+  leased: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  dead: number;
+  timedOut: number;
+  leaseLost: number;
+  released: number;
+  threadRestarts: number;
+  threadsRetired: number;
+}
+
+export function newStats(): SupervisorStats {
+  return { leased: 0, completed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, threadRestarts: 0, threadsRetired: 0 };
+}
