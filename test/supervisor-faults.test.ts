@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Queue } from '../src/index.js';
+import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
+import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
+
+let redis: PrivateRedis;
+const cleanup: Array<() => Promise<void> | void> = [];
+before(async () => {
+  redis = await startPrivateRedis();
+});
+after(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  await redis.destroy();
+});
+
+function supervisor(queue: string, extra: string[] = []): SupervisorProcess {
+  const s = new SupervisorProcess(['--queues', queue, '--threads', '2', ...extra], { TROUPE_REDIS_URL: redis.url });
+  cleanup.push(() => s.kill());
+  return s;
+}
+
+function open(name: string): Queue {
+  const q = new Queue(name, { connection: redis.url });
+  cleanup.push(() => q.close());
+  return q;
+}
+
+const FAULTS = [
+  { mode: 'loop', what: 'loops forever (timeout 500 ms)', options: { timeoutMs: 500 }, code: 'JOB_TIMEOUT', name: 'TimeoutError' },
+  { mode: 'oom', what: 'runs out of memory', options: {}, code: 'THREAD_OUT_OF_MEMORY', name: 'ThreadCrashError' },
+  { mode: 'exit', what: 'calls process.exit', options: {}, code: 'THREAD_CRASHED', name: 'ThreadCrashError' },
+  { mode: 'crash', what: 'throws outside the job', options: {}, code: 'THREAD_CRASHED', name: 'ThreadCrashError' },
+] as const;
+
+for (const fault of FAULTS) {
+  test(`a job that ${fault.what} is stopped, retried, then dead with ${fault.code}; other jobs complete`, async () => {
+    const name = `fault-${fault.mode}`;
+    const queue = open(name);
+    const s = supervisor(name, ['--max-memory-mb', '64']);
+    await s.started();
+    const bad = await queue.enqueue('fail', { mode: fault.mode }, { ...fault.options, attempts: 2, backoff: [0] });
+    const good = await queue.enqueueMany(Array.from({ length: 40 }, (_, i) => ({ processor: 'echo', data: i })));
+
+    const job = await eventually(async () => {
+      const j = await queue.getJob(bad.id);
+      return j?.state === 'dead' ? j : undefined;
+    }, 30_000, `the ${fault.mode} job to be dead`);
+    assert.equal(job.attempts, 2, 'it was retried once');
+    assert.equal(job.error?.code, fault.code);
+    assert.equal(job.error?.name, fault.name);
+    assert.deepEqual(job.errors.map((e) => e.code), [fault.code, fault.code]);
+    if (fault.mode === 'loop') {
+      // The limit plus the kill grace, measured on the job's own clock (from its start).
+      assert.ok(job.finishedAt! - job.startedAt! < 1500, `stopped ${job.finishedAt! - job.startedAt!} ms after its start`);
+    }
+    await eventually(async () => (await queue.counts()).completed === good.length, 30_000, 'the other jobs to complete');
+
+    // The pool replaced the thread and still serves.
+    const after = await queue.enqueue('echo', 'still alive');
+    assert.equal(await queue.waitForResult(after.id, { timeoutMs: 20_000 }), 'still alive');
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    const stopped = s.logs.find((l) => l.msg === 'supervisor stopped');
+    assert.ok(stopped, 'clean shutdown logged');
+    if (fault.mode === 'loop') assert.equal(stopped.timedOut, 2);
+  });
+}
+
+test('a processor that leaks on every job runs 20,000 jobs with RSS bounded by recycling', async (t) => {
+  const name = 'leak';
+  const queue = open(name);
+  // 64 KiB leaked per job: 20,000 jobs would hold ~1.25 GiB (plus string overhead) without recycling.
+  const s = supervisor(name, ['--plugin', join(PLUGIN_DIR, 'leak.mjs'), '--max-jobs-per-thread', '1000', '--max-memory-mb', '256']);
+  await s.started();
+  const total = 20_000;
+  for (let i = 0; i < total; i += 1000) {
+    await queue.enqueueMany(Array.from({ length: 1000 }, () => ({ processor: 'leak', data: { kb: 64 }, options: { keepCompleted: { count: 100 } } })));
+  }
+  let maxRss = 0;
+  await eventually(async () => {
+    maxRss = Math.max(maxRss, s.rssMb());
+    const c = await queue.counts();
+    return c.pending + c.active + c.delayed === 0 && c.dead === 0 ? c : undefined;
+  }, 180_000, 'all leak jobs to finish');
+  const BOUND_MB = 450;
+  t.diagnostic(`peak supervisor RSS ${maxRss.toFixed(0)} MiB over ${total} leaking jobs (bound ${BOUND_MB} MiB)`);
+  assert.ok(maxRss < BOUND_MB, `RSS peaked at ${maxRss.toFixed(0)} MiB, over the ${BOUND_MB} MiB bound`);
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
+  const stopped = s.logs.find((l) => l.msg === 'supervisor stopped');
+  assert.ok(Number(stopped?.threadsRetired) >= 15, `threads retired: ${String(stopped?.threadsRetired)}`);
+  assert.equal(stopped?.completed, total);
+});
