@@ -154,7 +154,7 @@ test('listJobs orders and windows each state; counts() tallies states and priori
   }
   assert.deepEqual(await h.q.counts(), {
     pending: 7, delayed: 3, active: 2, completed: 2, dead: 3,
-    byPriority: { critical: 1, high: 2, normal: 3, low: 1 }, paused: false,
+    byPriority: { critical: 1, high: 2, normal: 3, low: 1 }, paused: false, resourcePause: null,
   });
 });
 
@@ -163,7 +163,7 @@ test('pause stops leasing until resume', async () => {
   const { id } = await h.q.enqueue('echo', 1);
   await h.q.pause();
   assert.deepEqual([await h.q.isPaused(), (await h.q.counts()).paused], [true, true]);
-  assert.deepEqual(await h.c.lease('sup', 10, 1000), { jobs: [], paused: true, nextDueAt: null });
+  assert.deepEqual(await h.c.lease('sup', 10, 1000), { jobs: [], paused: true, resourcePausedUntil: null, nextDueAt: null });
   assert.equal((await h.q.getJob(id))?.state, 'pending');
   await h.q.resume();
   assert.equal(await h.q.isPaused(), false);

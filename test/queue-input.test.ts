@@ -110,7 +110,7 @@ const cases: Case[] = [
   })),
   { label: 'listJobs limit 0', act: () => queue.listJobs('pending', { limit: 0 }), field: 'limit', message: /from 1 to 10000, got 0/ },
   { label: 'listJobs negative offset', act: () => queue.listJobs('pending', { offset: -1 }), field: 'offset', message: /at least 0, got -1/ },
-  { label: 'waitForResult timeout 0', act: () => queue.waitForResult('x', { timeoutMs: 0 }), field: 'timeoutMs', message: /at least 1, got 0/ },
+  { label: 'waitForResult timeout 0', act: () => queue.waitForResult('x', { timeoutMs: 0 }), field: 'timeoutMs', message: /from 1 to 2147483647 .*got 0/ },
   { label: 'lease max 0', act: () => consumer.lease('sup', 0, 1000), field: 'max', message: /from 1 to 1000, got 0/ },
   { label: 'lease max over 1000', act: () => consumer.lease('sup', 1001, 1000), field: 'max', message: /got 1001/ },
   { label: 'lease shorter than 100 ms', act: () => consumer.lease('sup', 1, 50), field: 'leaseMs', message: /at least 100, got 50/ },

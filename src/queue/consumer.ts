@@ -1,5 +1,5 @@
 import { backoffDelay } from './backoff.js';
-import { encodePayload, type PayloadType } from './codec.js';
+import { encodePayload, type EncodedPayload, type PayloadType } from './codec.js';
 import { duplicateForBlocking, type RedisClient } from './connection.js';
 import { closeContext, createContext, type ContextOptions, type QueueContext } from './context.js';
 import { toErrorInfo, ValidationError } from './errors.js';
@@ -127,14 +127,19 @@ export class QueueConsumer {
   }
 
   /** Records results; returns the ids whose lease was lost (their results were discarded). */
-  async complete(items: ReadonlyArray<{ lease: Lease; result?: unknown }>): Promise<string[]> {
+  async complete(items: ReadonlyArray<{ lease: Lease; result?: unknown; encoded?: EncodedPayload }>): Promise<string[]> {
     if (items.length === 0) return [];
     const args: Array<string | number | Buffer> = [this.context.keys.prefix, this.context.clock(), this.context.eventsMaxLen];
-    for (const { lease, result } of items) {
-      const encoded = encodePayload(result ?? null, this.context.maxPayloadBytes, `result of job ${lease.id}`);
+    for (const { lease, result, encoded: given } of items) {
+      const encoded = given ?? this.encodeResult(result, lease.id);
       args.push(lease.id, lease.token, encoded.value, encoded.type);
     }
     return (await this.context.scripts.run('complete', args)) as string[];
+  }
+
+  /** Encodes a result as complete() stores it; throws a ValidationError when it cannot be stored. */
+  encodeResult(result: unknown, jobId: string): EncodedPayload {
+    return encodePayload(result ?? null, this.context.maxPayloadBytes, `result of job ${jobId}`);
   }
 
   /** Records failures: each job retries after its back-off, or goes to dead on its last attempt. */
@@ -145,7 +150,10 @@ export class QueueConsumer {
     for (const { job, error, unrecoverable, retryAfterMs } of failures) {
       const info = toErrorInfo(error, now, job.attempt);
       if (info.stack && info.stack.length > MAX_STACK_CHARS) info.stack = info.stack.slice(0, MAX_STACK_CHARS);
-      const delay = unrecoverable ? -1 : retryAfterMs ?? backoffDelay(job.backoff, job.attempt, this.context.random);
+      // A processor-supplied delay is only a wish: a negative or non-number one must not turn a
+      // retry into a death (-1 means unrecoverable to the script).
+      const asked = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? Math.max(0, Math.round(retryAfterMs)) : undefined;
+      const delay = unrecoverable ? -1 : asked ?? backoffDelay(job.backoff, job.attempt, this.context.random);
       args.push(job.id, job.lease.token, JSON.stringify(info), delay);
     }
     const [lost, dead, retried] = (await this.context.scripts.run('fail', args)) as [string[], string[], string[]];
@@ -190,6 +198,7 @@ export class QueueConsumer {
   /** Stores progress for a running job; false when the lease is lost. */
   async progress(lease: Lease, value: unknown): Promise<boolean> {
     const encoded = encodePayload(value ?? null, 64 * 1024, 'progress');
+    if (encoded.type === 'bytes') throw new ValidationError('progress', 'must be a JSON value (a number, string or object), not bytes');
     const stored = await this.context.scripts.run('progress', [this.context.keys.prefix, lease.id, lease.token, encoded.value]);
     return Number(stored) === 1;
   }

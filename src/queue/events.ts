@@ -91,11 +91,19 @@ export class QueueEvents {
     const type = record.type as QueueEventType;
     if (!EVENT_TYPES.includes(type)) return;
     const event: QueueEvent = { type, ids: (record.ids ?? '').split(' ').filter(Boolean), streamId };
-    for (const listener of this.listeners) listener(event);
+    // One listener's bug must not stop the reader for everyone else.
+    const safely = (fn: (e: QueueEvent) => void) => {
+      try {
+        fn(event);
+      } catch (err) {
+        this.onError(err);
+      }
+    };
+    for (const listener of this.listeners) safely(listener);
     if (this.watchers.size === 0) return;
     for (const id of event.ids) {
       const set = this.watchers.get(id);
-      if (set) for (const onEvent of [...set]) onEvent(event);
+      if (set) for (const onEvent of [...set]) safely(onEvent);
     }
   }
 

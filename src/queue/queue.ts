@@ -281,7 +281,10 @@ export class Queue<D = unknown, R = unknown> {
   async waitForResult(id: string, options: { timeoutMs?: number } = {}): Promise<R> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? 30_000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new ValidationError('timeoutMs', `must be a whole number of at least 1, got ${timeoutMs}`);
+    // Node timers cannot wait longer than 2^31-1 ms (they would fire at once).
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2_147_483_647) {
+      throw new ValidationError('timeoutMs', `must be a whole number from 1 to 2147483647 (about 24.8 days), got ${timeoutMs}`);
+    }
     const events = this.eventReader();
     return new Promise<R>((resolve, reject) => {
       let settled = false;
@@ -321,7 +324,7 @@ export class Queue<D = unknown, R = unknown> {
 
   private eventReader(): QueueEvents {
     this.events ??= new QueueEvents(this.context.client, this.context.keys.events, (err) =>
-      process.emitWarning(`troupe: events reader for queue ${this.name} lost its connection and is retrying: ${String(err)}`),
+      process.emitWarning(`troupe: events of queue ${this.name}: ${String(err)} (the reader carries on)`),
     );
     return this.events;
   }

@@ -1,3 +1,4 @@
+import type { EncodedPayload } from '../queue/codec.js';
 import type { QueueConsumer } from '../queue/consumer.js';
 import type { ErrorInfo } from '../queue/errors.js';
 import type { FollowUpJob } from '../processors/contract.js';
@@ -7,7 +8,7 @@ import type { Logger } from './logger.js';
 import type { SupervisorStats } from './stats.js';
 
 type Ack =
-  | { kind: 'complete'; held: HeldJob; result: unknown; followUps: FollowUpJob[] }
+  | { kind: 'complete'; held: HeldJob; result: unknown; followUps: FollowUpJob[]; encoded?: EncodedPayload }
   | { kind: 'fail'; held: HeldJob; error: ErrorInfo | Error; unrecoverable: boolean; retryAfterMs?: number }
   | { kind: 'release'; held: HeldJob };
 
@@ -47,8 +48,24 @@ export class Acker {
 
   push(ack: Ack): void {
     ack.held.state = 'acking';
-    this.pending.push(ack);
+    this.pending.push(this.checkResult(ack));
     this.schedule();
+  }
+
+  /**
+   * A result Redis would refuse (too large, not JSON) would fail its whole batch on every retry;
+   * it becomes the job's own unrecoverable failure instead, with the reason.
+   */
+  private checkResult(ack: Ack): Ack {
+    if (ack.kind !== 'complete') return ack;
+    try {
+      return { ...ack, encoded: this.consumer.encodeResult(ack.result, ack.held.job.id) };
+    } catch (err) {
+      const error = new Error(`the processor's result cannot be stored: ${err instanceof Error ? err.message : String(err)}`);
+      error.name = 'ResultError';
+      (error as Error & { code?: string }).code = 'RESULT_INVALID';
+      return { kind: 'fail', held: ack.held, error, unrecoverable: true };
+    }
   }
 
   /** Resolves once everything pushed so far is written. */
@@ -122,7 +139,7 @@ export class Acker {
           .filter((a) => a.followUps.length > 0)
           .map((a) => ({ parentQueue: a.held.job.queue, parentId: a.held.job.id, jobs: a.followUps }));
         if (withFollowUps.length > 0) await this.followUps.enqueue(withFollowUps);
-        const lost = await this.consumer.complete(completes.map((a) => ({ lease: a.held.job.lease, result: a.result })));
+        const lost = await this.consumer.complete(completes.map((a) => ({ lease: a.held.job.lease, result: a.result, ...(a.encoded ? { encoded: a.encoded } : {}) })));
         this.stats.completed += completes.length - lost.length;
         return lost;
       }),
