@@ -93,3 +93,27 @@ test('a processor that leaks on every job runs 20,000 jobs with RSS bounded by r
   assert.ok(Number(stopped?.threadsRetired) >= 15, `threads retired: ${String(stopped?.threadsRetired)}`);
   assert.equal(stopped?.completed, total);
 });
+
+test('with two tasks per thread, a timed-out job is blamed alone: its sibling on the same thread is handed back and completes', async () => {
+  const name = 'siblings';
+  const queue = open(name);
+  const s = supervisor(name, ['--threads', '1', '--tasks-per-thread', '2']);
+  await s.started();
+  const sibling = await queue.enqueue('sleep', { ms: 1500 }, { attempts: 1 });
+  await eventually(async () => (await queue.getJob(sibling.id))?.state === 'active', 10_000, 'the sibling to start');
+  const looping = await queue.enqueue('fail', { mode: 'loop' }, { timeoutMs: 300, attempts: 1 });
+
+  const dead = await eventually(async () => {
+    const j = await queue.getJob(looping.id);
+    return j?.state === 'dead' ? j : undefined;
+  }, 20_000, 'the looping job to be dead');
+  assert.equal(dead.error?.code, 'JOB_TIMEOUT');
+  // attempts: 1 would have sent the sibling to dead too, had it been blamed.
+  const done = await eventually(async () => {
+    const j = await queue.getJob(sibling.id);
+    return j?.state === 'completed' ? j : undefined;
+  }, 20_000, 'the sibling to complete after being handed back');
+  assert.equal(done.attempts, 1, 'the interrupted run did not use its only attempt');
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
+});

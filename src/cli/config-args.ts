@@ -27,10 +27,16 @@ export function flagsLayer(argv: Record<string, unknown>): Layer {
   for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
     const raw = argv[flagName(key)];
     if (raw === undefined) continue;
-    // Repeated list flags arrive as arrays; each item may itself be comma-separated.
-    values[key] = Array.isArray(raw) ? raw.flatMap((v) => String(v).split(',')) : raw;
+    if (CONFIG_KEYS[key].kind === 'list') {
+      // Repeated list flags arrive as arrays; each item may itself be comma-separated.
+      values[key] = Array.isArray(raw) ? raw.flatMap((v) => String(v).split(',')) : raw;
+    } else {
+      // A repeated single-value flag takes its last value, as most CLIs do.
+      values[key] = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    }
   }
-  if (Array.isArray(values.plugins)) values.plugins = (values.plugins as string[]).map((p) => (isPlugPath(p) ? resolve(p) : p));
+  // Plugin paths from flags stay as written (they resolve from the working directory), so
+  // messages quote them as the user typed them.
   return { source: 'flag', values, describe: (key) => `--${flagName(key)}` };
 }
 

@@ -10,7 +10,7 @@ export class UsageError extends Error {
 
 /** Prints an error the way every command does and sets the exit code it deserves. */
 export function reportError(err: unknown): number {
-  const usage = err instanceof UsageError || (err instanceof Error && ['ConfigError', 'ValidationError'].includes(err.name));
+  const usage = err instanceof UsageError || (err instanceof Error && ['ConfigError', 'ValidationError', 'PluginError'].includes(err.name));
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`troupe: ${message}\n`);
   if (usage) process.stderr.write('Run with --help for usage.\n');

@@ -1,6 +1,6 @@
 import type { LeasedJob } from '../queue/consumer.js';
 import type { Lease } from '../queue/lease.js';
-import { CELL_INDEX, CELL_SLOTS, type JobOutcome, type ThreadJob, type ThreadTaskResult } from '../threads/protocol.js';
+import { CELL_INDEX, CELL_SLOTS, CELL_THREAD_ID, type JobOutcome, type ThreadJob, type ThreadTaskResult } from '../threads/protocol.js';
 import type { Acker } from './acker.js';
 import type { SupervisorConfig } from './config.js';
 import type { HeldJob } from './held-job.js';
@@ -25,8 +25,13 @@ export interface DispatcherDeps {
 
 interface RunningTask {
   jobs: HeldJob[];
-  controller: AbortController;
+  cell: BigInt64Array;
   killedFor?: 'timeout' | 'shutdown';
+}
+
+/** The thread running a task (0 until the thread picked it up). */
+function threadOf(task: RunningTask): number {
+  return Number(Atomics.load(task.cell, CELL_THREAD_ID));
 }
 
 /** A job at or under this average run time is packed with others into one thread task. */
@@ -156,11 +161,12 @@ export class Dispatcher {
     return buffered.length;
   }
 
-  /** Shutdown past its deadline: stop every running task; their jobs are failed for retry. */
+  /** Shutdown past its deadline: stop the threads of every running task; their jobs are failed for retry. */
   abortRunning(): void {
     for (const task of this.running) {
       task.killedFor = 'shutdown';
-      task.controller.abort(new ShutdownError(this.deps.config.shutdownTimeoutMs));
+      const thread = threadOf(task);
+      if (thread > 0) this.deps.pool.stop(thread, 'kill');
     }
   }
 
@@ -189,12 +195,11 @@ export class Dispatcher {
   }
 
   private start(jobs: HeldJob[]): void {
-    const controller = new AbortController();
-    const task: RunningTask = { jobs, controller };
-    this.running.add(task);
     const cellBuffer = new SharedArrayBuffer(CELL_SLOTS * 8);
     const cell = new BigInt64Array(cellBuffer);
     cell[CELL_INDEX] = -1n;
+    const task: RunningTask = { jobs, cell };
+    this.running.add(task);
     const transfer: ArrayBuffer[] = [];
     const threadJobs: ThreadJob[] = jobs.map((held) => {
       held.state = 'running';
@@ -211,11 +216,12 @@ export class Dispatcher {
     });
     const watchdog = new Watchdog(cell, jobs.map((h) => h.timeoutMs), () => {
       task.killedFor = 'timeout';
-      controller.abort();
+      // The watchdog fires only after the job started, so the thread id is set.
+      this.deps.pool.stop(threadOf(task), 'kill');
     });
     const startedAt = performance.now();
     this.deps.pool
-      .run({ jobs: threadJobs, cell: cellBuffer }, controller.signal, transfer)
+      .run({ jobs: threadJobs, cell: cellBuffer }, transfer)
       .then(
         (result) => this.finished(task, result, performance.now() - startedAt),
         (err: unknown) => this.failed(task, err, Number(Atomics.load(cell, CELL_INDEX))),
@@ -277,7 +283,7 @@ export class Dispatcher {
    * never started: both go back without using an attempt.
    */
   private failed(task: RunningTask, err: unknown, index: number): void {
-    const end = classifyTaskError(err, task.killedFor);
+    const end = classifyTaskError(err, task.killedFor, this.deps.pool.wasStopped(threadOf(task)));
     if (end === 'thread-crashed') this.deps.logger.warn({ err, jobs: task.jobs.map((h) => h.job.id) }, 'a thread died while running jobs; it was replaced');
     task.jobs.forEach((held, i) => {
       const acker = this.deps.ackerFor(held.job.queue);

@@ -20,6 +20,8 @@ export class ThreadPool {
   private readonly piscina: Piscina<ThreadTask, ThreadTaskResult>;
   /** Threads we terminated on purpose, so their exit is not counted as a crash. */
   private readonly retiring = new Set<number>();
+  /** Threads the supervisor terminated (thread ids are never reused within a process). */
+  private readonly stopped = new Set<number>();
   restarts = 0;
 
   constructor(options: PoolOptions, logger: Logger, onEvent: (event: ThreadEvent) => void) {
@@ -48,17 +50,30 @@ export class ThreadPool {
     });
   }
 
-  run(task: ThreadTask, signal: AbortSignal, transferList: ArrayBuffer[]): Promise<ThreadTaskResult> {
-    return this.piscina.run(task, { signal, transferList });
+  /**
+   * No AbortSignal: Piscina gives a task with a signal only to an idle thread, which would
+   * defeat tasksPerThread. A task is stopped by stopping its thread (see stop()).
+   */
+  run(task: ThreadTask, transferList: ArrayBuffer[]): Promise<ThreadTaskResult> {
+    return this.piscina.run(task, { transferList });
   }
 
-  /** Terminates a thread between jobs; Piscina starts a replacement when below minThreads. */
-  retire(threadId: number): boolean {
+  /**
+   * Terminates one thread; Piscina replaces it when below minThreads. Every task on it then
+   * fails with "worker exited": wasStopped() tells those apart from a crash.
+   */
+  stop(threadId: number, reason: 'retire' | 'kill'): boolean {
     const worker = this.piscina.threads.find((w) => w.threadId === threadId);
     if (!worker) return false;
-    this.retiring.add(threadId);
+    this.stopped.add(threadId);
+    if (reason === 'retire') this.retiring.add(threadId);
     void worker.terminate();
     return true;
+  }
+
+  /** True when the supervisor stopped this thread on purpose (timeout, shutdown, retirement). */
+  wasStopped(threadId: number): boolean {
+    return this.stopped.has(threadId);
   }
 
   get threadCount(): number {

@@ -33,7 +33,7 @@ export class ThreadRecycler {
     }
     if (!reason) return;
     this.highHeap.delete(result.threadId);
-    if (this.pool.retire(result.threadId)) {
+    if (this.pool.stop(result.threadId, 'retire')) {
       this.stats.threadsRetired += 1;
       this.logger.info({ threadId: result.threadId, reason }, 'retiring thread');
     }

@@ -1,12 +1,18 @@
 /** How a thread task that did not return ended, and what each of its jobs gets for it. */
 export type TaskEnd = 'timeout' | 'shutdown' | 'sibling-killed' | 'thread-crashed';
 
-/** Piscina rejects the other tasks of a thread it terminates with this message. */
-const SIBLING_TERMINATED = /^Terminating worker thread/;
+/** Piscina rejects tasks with this message when the pool itself is being destroyed. */
+const POOL_TERMINATED = /^Terminating worker thread/;
 
-export function classifyTaskError(err: unknown, killedFor: 'timeout' | 'shutdown' | undefined): TaskEnd {
+/**
+ * `killedFor`: the supervisor stopped this task's thread because of this task's own job.
+ * `threadStopped`: the supervisor stopped the thread for another reason (another task's
+ * timeout, retirement, shutdown): this task is collateral, not the cause.
+ */
+export function classifyTaskError(err: unknown, killedFor: 'timeout' | 'shutdown' | undefined, threadStopped: boolean): TaskEnd {
   if (killedFor) return killedFor;
-  if (err instanceof Error && SIBLING_TERMINATED.test(err.message)) return 'sibling-killed';
+  if (threadStopped) return 'sibling-killed';
+  if (err instanceof Error && POOL_TERMINATED.test(err.message)) return 'sibling-killed';
   return 'thread-crashed';
 }
 

@@ -38,13 +38,16 @@ export interface ThreadJob {
  * [1] Date.now() when that job started, [2] the time limit the thread applies to it (ms, 0 =
  * none: the job's timeoutMs, else the processor's, else ThreadInit.defaultTimeoutMs), written
  * only when the cell has that slot.
+ * [3] the threadId of the thread running the task, written when the task starts, so the
+ * supervisor can stop that one thread (and recognise its other tasks as collateral).
  * The thread writes [1] and [2] before [0], so a reader that loads [0] first and then [1] never
  * pairs a new index with the previous job's start (which would kill a job that just began).
  */
 export const CELL_INDEX = 0;
 export const CELL_STARTED_AT = 1;
 export const CELL_TIMEOUT_MS = 2;
-export const CELL_SLOTS = 3;
+export const CELL_THREAD_ID = 3;
+export const CELL_SLOTS = 4;
 
 export interface ThreadTask {
   jobs: ThreadJob[];

@@ -14,7 +14,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, workerData } from 'node:worker_threads';
 import { buildRegistry, loadPlugins, type RegistryEntry } from '../processors/plugins.js';
-import { CELL_INDEX, CELL_STARTED_AT, CELL_TIMEOUT_MS, type JobOutcome, type ThreadInit, type ThreadTask, type ThreadTaskResult } from './protocol.js';
+import { CELL_INDEX, CELL_STARTED_AT, CELL_THREAD_ID, CELL_TIMEOUT_MS, type JobOutcome, type ThreadInit, type ThreadTask, type ThreadTaskResult } from './protocol.js';
 import { failedOutcome, JobRunError, runJob, ThreadErrorCode, timeLimitFor, unknownProcessor } from './run-job.js';
 
 let registryPromise: Promise<Map<string, RegistryEntry>> | undefined;
@@ -62,6 +62,7 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
   const init = threadInit();
   const cell = new BigInt64Array(task.cell);
   const hasTimeoutSlot = cell.length > CELL_TIMEOUT_MS;
+  if (cell.length > CELL_THREAD_ID) Atomics.store(cell, CELL_THREAD_ID, BigInt(threadId));
   const outcomes: JobOutcome[] = [];
   const inputBuffers = new Set<ArrayBufferLike>();
 
