@@ -236,18 +236,21 @@ export class Dispatcher {
   }
 
   private finished(task: RunningTask, result: ThreadTaskResult, elapsedMs: number): void {
+    // The task's round trip (hop to the thread and back) counts towards the buffer's lookahead;
+    // each job's own run time decides whether its processor is short enough to pack.
     const perJob = elapsedMs / task.jobs.length;
     this.avgJobMs = this.avgJobMs === undefined ? perJob : this.avgJobMs + EWMA_WEIGHT * (perJob - this.avgJobMs);
     task.jobs.forEach((held, i) => {
       const name = held.job.processor;
+      const ran = result.durationsMs[i] ?? perJob;
       const before = this.runMs.get(name);
-      this.runMs.set(name, before === undefined ? perJob : before + EWMA_WEIGHT * (perJob - before));
-      this.route(held, result.outcomes[i]);
+      this.runMs.set(name, before === undefined ? ran : before + EWMA_WEIGHT * (ran - before));
+      this.route(held, result.outcomes[i], ran);
     });
     this.recycler.afterTask(result);
   }
 
-  private route(held: HeldJob, outcome: JobOutcome | undefined): void {
+  private route(held: HeldJob, outcome: JobOutcome | undefined, durationMs: number): void {
     const acker = this.deps.ackerFor(held.job.queue);
     const { job } = held;
     if (!outcome) {
@@ -255,7 +258,7 @@ export class Dispatcher {
       return;
     }
     if (outcome.status === 'completed') {
-      this.deps.logger.debug({ jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt }, 'job completed');
+      this.deps.logger.debug({ jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, durationMs }, 'job completed');
       acker.push({ kind: 'complete', held, result: outcome.result, followUps: outcome.followUps });
       return;
     }
@@ -265,7 +268,7 @@ export class Dispatcher {
     }
     if (outcome.error.code === 'JOB_TIMEOUT') this.deps.stats.timedOut += 1;
     this.deps.logger.debug(
-      { jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, err: outcome.error, unrecoverable: outcome.unrecoverable },
+      { jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, durationMs, err: outcome.error, unrecoverable: outcome.unrecoverable },
       'job failed',
     );
     acker.push({

@@ -67,6 +67,8 @@ export type JobOutcome =
 
 export interface ThreadTaskResult {
   outcomes: JobOutcome[];
+  /** Run time of each job in the thread, in the order of outcomes. */
+  durationsMs: number[];
   threadId: number;
   /** Jobs this thread has run since it started (for recycling). */
   jobsRun: number;

@@ -64,6 +64,7 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
   const hasTimeoutSlot = cell.length > CELL_TIMEOUT_MS;
   if (cell.length > CELL_THREAD_ID) Atomics.store(cell, CELL_THREAD_ID, BigInt(threadId));
   const outcomes: JobOutcome[] = [];
+  const durationsMs: number[] = [];
   const inputBuffers = new Set<ArrayBufferLike>();
 
   let processors: Map<string, RegistryEntry> | undefined;
@@ -83,6 +84,7 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
     if (hasTimeoutSlot) Atomics.store(cell, CELL_TIMEOUT_MS, BigInt(limit.ms));
     Atomics.store(cell, CELL_INDEX, BigInt(index));
     jobsRun += 1;
+    const jobStarted = performance.now();
 
     if (!processors) {
       // Plugins loaded in the supervisor at start but not here: a deploy changed them underneath.
@@ -99,11 +101,13 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
       const input = asProcessorInput(job.data, inputBuffers);
       outcomes.push(await runJob({ job, entry, input, limit }));
     }
+    durationsMs.push(performance.now() - jobStarted);
   }
   Atomics.store(cell, CELL_INDEX, BigInt(task.jobs.length));
 
   const result: ThreadTaskResult = {
     outcomes,
+    durationsMs,
     threadId,
     jobsRun,
     // The same number as process.memoryUsage().heapUsed, without the RSS system call it also makes.
