@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { encodePayload } from '../../queue/codec.js';
+import { ValidationError } from '../../queue/errors.js';
+import { validateProcessorName, type JobSpec } from '../../queue/job-args.js';
+import { PRIORITIES, type Priority } from '../../queue/keys.js';
+import { DEFAULT_QUEUE_OPTIONS, validateJobOptions, type JobOptions } from '../../queue/options.js';
+import type { EnqueueResult } from '../../queue/queue.js';
+import { UsageError } from '../exit.js';
+import { note, type JsonArgs } from '../output.js';
+import { checkQueueName, REDIS_URL_OPTION, wholeNumberFlag, withQueue, type RedisArgs } from '../redis-option.js';
+
+/** Jobs per enqueueMany call: one script call each, and the unit of progress reports. */
+const BATCH = 1000;
+const MAX_COUNT = 10_000_000;
+const MAX_DELAY_MS = 10 * 365 * 24 * 3_600_000;
+
+interface EnqueueArgs extends RedisArgs, JsonArgs {
+  queue: string;
+  processor: string;
+  data?: string;
+  dataFile?: string;
+  count?: number;
+  id?: string;
+  priority?: Priority;
+  delayMs?: number;
+  attempts?: number;
+  timeoutMs?: number;
+}
+
+/** Queue-layer validation messages name option fields; people typed flags, so name those. */
+function asUsage<T>(flag: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(`${flag}: ${err.message.slice(err.field.length + 2)}`);
+    throw err;
+  }
+}
+
+/** A .json file is a JSON payload; anything else is sent as its raw bytes (a PDF stays a PDF). */
+function readPayload(argv: EnqueueArgs): unknown {
+  if (argv.data !== undefined && argv.dataFile !== undefined) {
+    throw new UsageError('give --data or --data-file, not both: --data takes inline JSON, --data-file reads a file');
+  }
+  if (argv.data !== undefined) {
+    try {
+      return JSON.parse(argv.data);
+    } catch (err) {
+      throw new UsageError(
+        `--data is not valid JSON (${err instanceof Error ? err.message : String(err)}); quote it for the shell, e.g. --data '{"n":1}' or --data '"a string"'`,
+      );
+    }
+  }
+  if (argv.dataFile === undefined) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(argv.dataFile);
+  } catch (err) {
+    throw new UsageError(`--data-file: cannot read ${argv.dataFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!argv.dataFile.toLowerCase().endsWith('.json')) return bytes;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new UsageError(
+      `--data-file: ${argv.dataFile} ends in .json but is not valid JSON (${err instanceof Error ? err.message : String(err)}); fix it, or rename it to send it as raw bytes`,
+    );
+  }
+}
+
+function jobOptions(argv: EnqueueArgs): JobOptions {
+  const options: JobOptions = {};
+  if (argv.priority !== undefined) options.priority = argv.priority;
+  if (argv.delayMs !== undefined) options.delayMs = wholeNumberFlag('--delay-ms', argv.delayMs, 0, MAX_DELAY_MS);
+  if (argv.attempts !== undefined) options.attempts = wholeNumberFlag('--attempts', argv.attempts, 1, 1000);
+  if (argv.timeoutMs !== undefined) options.timeoutMs = wholeNumberFlag('--timeout-ms', argv.timeoutMs, 0, MAX_DELAY_MS);
+  return asUsage('options', () => validateJobOptions(options));
+}
+
+/** With --count, --id is a stem: ID-1 .. ID-N, so a rerun of the same command is idempotent. */
+function jobId(stem: string | undefined, count: number, n: number): string | undefined {
+  if (stem === undefined) return undefined;
+  return count === 1 ? stem : `${stem}-${n}`;
+}
+
+function progress(done: number, total: number, last: { shown: number }): void {
+  if (total <= BATCH) return;
+  // A terminal gets one redrawn line; logs get a line per tenth so they stay short.
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\rtroupe: enqueued ${done}/${total}${done === total ? '\n' : ''}`);
+  } else if (done === total || Math.floor((done * 10) / total) > Math.floor((last.shown * 10) / total)) {
+    process.stderr.write(`troupe: enqueued ${done}/${total}\n`);
+    last.shown = done;
+  }
+}
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+}
+
+export const enqueueCommand: CommandModule<object, EnqueueArgs> = {
+  command: 'enqueue <queue> <processor>',
+  describe: 'Add jobs to a queue and print their ids',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('queue', { type: 'string', describe: 'queue to add the job to (supervisors lease from it with --queues)' })
+      .positional('processor', { type: 'string', describe: 'processor that runs the job, e.g. echo, or one from a plugin' })
+      .option('data', { type: 'string', requiresArg: true, describe: 'the payload as JSON text (default: null)' })
+      .option('data-file', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'the payload from a file: parsed JSON if the name ends in .json, otherwise its raw bytes',
+      })
+      .option('count', { type: 'number', requiresArg: true, describe: `how many identical jobs to add (1 to ${MAX_COUNT}), sent ${BATCH} at a time` })
+      .option('id', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'job id (re-adding an existing id is a no-op); with --count N the ids are ID-1 .. ID-N',
+      })
+      .option('priority', { choices: PRIORITIES, requiresArg: true, describe: 'pending jobs of higher priority run first (default: normal)' })
+      .option('delay-ms', { type: 'number', requiresArg: true, describe: 'run no earlier than this many ms from now' })
+      .option('attempts', { type: 'number', requiresArg: true, describe: 'total runs allowed, including the first (default: 3)' })
+      .option('timeout-ms', { type: 'number', requiresArg: true, describe: 'time limit per run in ms (0: the processor or supervisor decides)' })
+      .option('json', { type: 'boolean', describe: 'print a JSON array of {id, outcome, state} instead of one id per line' })
+      .option('redis-url', REDIS_URL_OPTION)
+      .example([
+        ['$0 enqueue default echo --data \'{"text":"hello"}\'', 'one job for the echo processor; prints its id'],
+        ['$0 enqueue pdf render --data-file invoice.pdf --priority high', 'the PDF\'s bytes as the payload, ahead of normal jobs'],
+        ['$0 enqueue default echo --count 10000 --id load-test', 'ten thousand jobs with ids load-test-1 .. load-test-10000'],
+        ['$0 enqueue mail send --data-file msg.json --delay-ms 60000 --json', 'a JSON payload from a file, run in a minute; prints JSON'],
+      ]) as unknown as Argv<EnqueueArgs>,
+  handler: async (argv: ArgumentsCamelCase<EnqueueArgs>) => {
+    // Everything is checked before connecting, so a usage error never leaves half a batch behind.
+    const queueName = checkQueueName(argv.queue, 'QUEUE');
+    const processor = asUsage('PROCESSOR', () => validateProcessorName(argv.processor));
+    const data = readPayload(argv);
+    asUsage(argv.dataFile !== undefined ? '--data-file' : '--data', () => encodePayload(data, DEFAULT_QUEUE_OPTIONS.maxPayloadBytes));
+    const count = wholeNumberFlag('--count', argv.count ?? 1, 1, MAX_COUNT);
+    const options = jobOptions(argv);
+    // The last id is the longest, so if it passes the id rules every one does.
+    const lastId = jobId(argv.id, count, count);
+    if (lastId !== undefined) asUsage('--id', () => validateJobOptions({ jobId: lastId }));
+
+    await withQueue(argv, queueName, async (queue) => {
+      let done = 0;
+      let existed = 0;
+      const shown = { shown: 0 };
+      if (argv.json) await write('[');
+      try {
+        while (done < count) {
+          const size = Math.min(BATCH, count - done);
+          const specs = Array.from({ length: size }, (_, i): JobSpec => {
+            const id = jobId(argv.id, count, done + i + 1);
+            return { processor, data, options: id === undefined ? options : { ...options, jobId: id } };
+          });
+          const results: EnqueueResult[] = await queue.enqueueMany(specs);
+          existed += results.filter((r) => r.outcome === 'exists').length;
+          const lines = argv.json
+            ? results.map((r, i) => `${done + i === 0 ? '' : ','}\n  ${JSON.stringify({ id: r.id, outcome: r.outcome, state: r.state })}`)
+            : results.map((r) => `${r.id}\n`);
+          await write(lines.join(''));
+          done += size;
+          progress(done, count, shown);
+        }
+      } catch (err) {
+        if (done === 0) throw err;
+        // Say how far it got, so a rerun with --id (idempotent) or a smaller --count can finish.
+        throw new Error(`stopped after enqueueing ${done} of ${count} jobs: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      } finally {
+        if (argv.json) await write('\n]\n');
+      }
+      if (existed > 0) {
+        note(`${existed} of the ids already existed; those jobs were left as they were (outcome "exists")`);
+      }
+    });
+  },
+};
