@@ -13,14 +13,18 @@ export class RedisUnavailableError extends Error {
 /** True when something answers PING at `url` within timeoutMs. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<{ ok: boolean; error?: string }> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  // Connection failures are reported through connect(); the event would only repeat them.
-  client.on('error', () => undefined);
+  // The 'error' event carries the cause (ECONNREFUSED, ENOTFOUND, auth); connect() itself often
+  // only says "Connection is closed.", so keep the first cause for the message.
+  let cause: string | undefined;
+  client.on('error', (err: Error) => {
+    cause ??= err.message;
+  });
   try {
     await client.connect();
     await client.ping();
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, error: cause ?? (err instanceof Error ? err.message : String(err)) };
   } finally {
     client.disconnect();
   }
