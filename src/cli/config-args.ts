@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { CONFIG_KEYS, ConfigError, envLayer, resolveConfig, type ConfigKey, type Layer, type ResolvedConfig } from '../supervisor/config.js';
+import { CONFIG_KEYS, ConfigError, defaultConfig, envLayer, resolveConfig, type ConfigKey, type Layer, type ResolvedConfig, type SupervisorConfig } from '../supervisor/config.js';
 
 /** Flag names derive from config keys (threads → --threads); plugins is singular and repeatable. */
 export function flagName(key: ConfigKey): string {
@@ -9,13 +9,23 @@ export function flagName(key: ConfigKey): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+function defaultText(key: ConfigKey, defaults: SupervisorConfig): string {
+  if (key === 'threads') return `available cores, ${defaults.threads} here`;
+  if (key === 'minThreads') return 'threads';
+  if (key === 'redisUrl') return `${defaults.redisUrl}, started if nothing answers`;
+  const value = defaults[key];
+  return Array.isArray(value) ? (value.length ? value.map((v) => `"${v}"`).join(',') : 'none') : String(value);
+}
+
 /** Adds every supervisor setting as a flag; help names its env variable and config key. */
 export function withConfigFlags<T>(yargs: Argv<T>): Argv<T> {
   let y = yargs.option('config', { type: 'string', describe: 'JSON config file (keys as listed below); flags > env > file > defaults', group: 'Configuration:' });
+  const defaults = defaultConfig();
   for (const [key, spec] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, (typeof CONFIG_KEYS)[ConfigKey]]>) {
     y = y.option(flagName(key), {
+      // Values stay strings until the one validator checks them, so messages are the same for flags, env and file.
       type: spec.kind === 'list' ? 'array' : 'string',
-      describe: `${spec.help} [env ${spec.env.join(' or ')}; config "${key}"]`,
+      describe: `${spec.help} (default ${defaultText(key, defaults)}) [env ${spec.env.join(' or ')}; config "${key}"]`,
       group: 'Supervisor:',
     });
   }

@@ -85,10 +85,10 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as
 
 /** Per key: type, range, environment variables and the help line `--help` shows. */
 export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
-  redisUrl: { kind: 'string', env: ['TROUPE_REDIS_URL', 'REDIS_URL'], help: 'Redis URL; without one, a local redis-server is used or started' },
+  redisUrl: { kind: 'string', env: ['TROUPE_REDIS_URL', 'REDIS_URL'], help: 'Redis URL (redis:// or rediss://, user:password@ for ACLs)' },
   queues: { kind: 'list', env: ['TROUPE_QUEUES'], help: 'queues to take jobs from, comma-separated' },
-  threads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_THREADS'], help: 'worker threads (default: available cores)' },
-  minThreads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_MIN_THREADS'], help: 'threads kept when idle (default: threads)' },
+  threads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_THREADS'], help: 'worker threads' },
+  minThreads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_MIN_THREADS'], help: 'threads kept when idle' },
   tasksPerThread: { kind: 'int', min: 1, max: 1000, env: ['TROUPE_TASKS_PER_THREAD'], help: 'tasks a thread runs at once; raise for I/O-bound processors' },
   prefetch: { kind: 'int', min: 0, max: 10_000, env: ['TROUPE_PREFETCH'], help: 'most leased jobs waiting for a thread' },
   maxJobsPerTask: { kind: 'int', min: 1, max: 1000, env: ['TROUPE_MAX_JOBS_PER_TASK'], help: 'most short jobs packed into one thread task' },
