@@ -10,12 +10,30 @@ export function isRedisClient(value: unknown): value is RedisClient {
   return value instanceof Redis || value instanceof Cluster;
 }
 
+const WARN_EVERY_MS = 30_000;
+
+/**
+ * ioredis prints "Unhandled error event" for every failed reconnect of a client nobody listens
+ * to. A client we open reports connection trouble as one process warning per 30 s instead; it
+ * reconnects by itself, and calls made meanwhile fail or wait as ioredis's options say.
+ */
+function reportConnectionErrors(client: Redis): Redis {
+  let lastWarning = 0;
+  client.on('error', (err: Error) => {
+    const now = Date.now();
+    if (now - lastWarning < WARN_EVERY_MS) return;
+    lastWarning = now;
+    process.emitWarning(`troupe: Redis connection error (reconnecting): ${err.message}`);
+  });
+  return client;
+}
+
 /** Returns a client and whether we own it (and so must close it). */
 export function connect(option: ConnectionOption | undefined): { client: RedisClient; owned: boolean } {
   if (isRedisClient(option)) return { client: option, owned: false };
-  if (option === undefined) return { client: new Redis(DEFAULT_REDIS_URL), owned: true };
-  if (typeof option === 'string') return { client: new Redis(option), owned: true };
-  return { client: new Redis(option), owned: true };
+  if (option === undefined) return { client: reportConnectionErrors(new Redis(DEFAULT_REDIS_URL)), owned: true };
+  if (typeof option === 'string') return { client: reportConnectionErrors(new Redis(option)), owned: true };
+  return { client: reportConnectionErrors(new Redis(option)), owned: true };
 }
 
 /**
@@ -24,5 +42,5 @@ export function connect(option: ConnectionOption | undefined): { client: RedisCl
  */
 export function duplicateForBlocking(client: RedisClient): RedisClient {
   if (client instanceof Cluster) return client.duplicate();
-  return client.duplicate({ maxRetriesPerRequest: null });
+  return reportConnectionErrors(client.duplicate({ maxRetriesPerRequest: null }));
 }
