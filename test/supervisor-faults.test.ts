@@ -117,3 +117,18 @@ test('with two tasks per thread, a timed-out job is blamed alone: its sibling on
   s.child.kill('SIGTERM');
   assert.equal(await s.exited, 0);
 });
+
+test('a thread whose heap stays above --recycle-heap-mb is retired between jobs', async () => {
+  const name = 'heap-recycle';
+  const queue = open(name);
+  const s = supervisor(name, ['--threads', '1', '--plugin', join(PLUGIN_DIR, 'leak.mjs'), '--recycle-heap-mb', '40', '--max-jobs-per-task', '1']);
+  await s.started();
+  // 1 MiB held per job: the heap passes 40 MiB after ~40 jobs, so 200 jobs need several threads.
+  const jobs = await queue.enqueueMany(Array.from({ length: 200 }, () => ({ processor: 'leak', data: { kb: 1024, mode: 'heap' }, options: { keepCompleted: { count: 1000 } } })));
+  await eventually(async () => (await queue.counts()).completed === jobs.length, 60_000, 'all jobs completed');
+  const retired = s.logs.filter((l) => l.msg === 'retiring thread');
+  assert.ok(retired.length >= 2, `threads retired: ${retired.length}`);
+  assert.match(String(retired[0]!.reason), /stayed above --recycle-heap-mb 40/);
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
+});

@@ -140,3 +140,53 @@ test('with no Redis URL and nothing answering, a private redis-server is started
   assert.equal((await redisAnswers(url)).ok, false, 'stopped with the supervisor');
   await assert.rejects(resolveRedis(url, true, createLogger('silent')), /cannot reach Redis/);
 });
+
+test('Redis paused (SIGSTOP) mid-run: the supervisor waits it out and the run completes with nothing lost', async () => {
+  const redis = await startPrivateRedis();
+  cleanup.push(() => redis.destroy());
+  const record = join(tempDir('pause'), 'runs.txt');
+  const queue = new Queue('paused-redis', { connection: redis.url });
+  cleanup.push(() => queue.close());
+  const s = new SupervisorProcess(['--queues', 'paused-redis', '--threads', '2', '--plugin', join(PLUGIN_DIR, 'record.mjs')], {
+    TROUPE_REDIS_URL: redis.url,
+    TROUPE_TEST_RECORD: record,
+  });
+  cleanup.push(() => s.kill());
+  await s.started();
+  const total = 2000;
+  await queue.enqueueMany(Array.from({ length: total }, (_, i) => ({ processor: 'record', data: { i, ms: 2 }, options: { keepCompleted: { count: total } } })));
+  await eventually(async () => readRecord(record).length >= 200, 30_000, 'work under way');
+  redis.pause();
+  await new Promise((r) => setTimeout(r, 2000));
+  redis.resume();
+  await eventually(async () => (await queue.counts()).completed === total, 60_000, 'all jobs completed after the pause');
+  assert.equal(new Set(readRecord(record).map((r) => r.id)).size, total);
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
+});
+
+test('a second signal exits at once; the held jobs come back when their leases expire', async () => {
+  const redis = await startPrivateRedis();
+  cleanup.push(() => redis.destroy());
+  const queue = new Queue('second-signal', { connection: redis.url });
+  cleanup.push(() => queue.close());
+  const s = new SupervisorProcess(['--queues', 'second-signal', '--threads', '1', '--lease-ms', '1000', '--heartbeat-ms', '200'], { TROUPE_REDIS_URL: redis.url });
+  cleanup.push(() => s.kill());
+  await s.started();
+  const { id } = await queue.enqueue('sleep', { ms: 60_000 }, { attempts: 3 });
+  await eventually(async () => (await queue.getJob(id))?.state === 'active', 10_000, 'the job to start');
+  s.child.kill('SIGTERM');
+  await s.waitForLog((l) => l.msg.startsWith('shutting down'));
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 1, 'exits at once with 1, without waiting for the 60 s job');
+  assert.equal((await queue.getJob(id))?.state, 'active', 'still leased by the dead process');
+  // Another supervisor reclaims it once the lease expires.
+  const next = new SupervisorProcess(['--queues', 'second-signal', '--threads', '1', '--lease-ms', '1000', '--heartbeat-ms', '200'], { TROUPE_REDIS_URL: redis.url });
+  cleanup.push(() => next.kill());
+  await next.started();
+  const job = await eventually(async () => {
+    const j = await queue.getJob(id);
+    return j && j.leaseExpiries === 1 && j.state === 'active' ? j : undefined;
+  }, 15_000, 'the job to be reclaimed and re-leased');
+  assert.equal(job.attempts, 2);
+});
