@@ -1,0 +1,48 @@
+/**
+ * Entry for `npm run bench`: runs every bench (or those named with --only), prints result
+ * tables to stdout and progress to stderr, and writes bench/results/<name>.md per bench.
+ *   npm run bench -- --quick              smoke run: fewer jobs, one round
+ *   npm run bench -- --only queue-ops     one bench (comma-separate several)
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { queueOps } from './queue-ops.js';
+import { renderResultText, writeMarkdown, type Bench } from './lib/report.js';
+
+/** New benches are added here; they run in this order. */
+const BENCHES: readonly Bench[] = [queueOps];
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+function selectBenches(only: string | undefined): Bench[] {
+  if (only === undefined) return [...BENCHES];
+  const names = only.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    throw new Error(`unknown bench ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
+  }
+  return BENCHES.filter((b) => names.includes(b.name));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+    strict: true,
+  });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  for (const bench of selectBenches(values.only)) {
+    const began = performance.now();
+    log(`bench ${bench.name}: starting${values.quick ? ' (quick)' : ''}`);
+    const result = await bench.run({ quick: values.quick ?? false, log });
+    process.stdout.write(`${renderResultText(result)}\n`);
+    const path = `${RESULTS_DIR}${bench.name}.md`;
+    writeMarkdown(path, result);
+    log(`bench ${bench.name}: done in ${((performance.now() - began) / 1000).toFixed(0)} s, report in ${path}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A failed phase may leave peer clients retrying a server that is gone; do not wait on them.
+  process.exit(1);
+});
