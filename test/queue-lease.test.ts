@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { backoffDelay, Queue, QueueConsumer, type LeasedJob, type Priority } from '../src/index.js';
+import { backoffDelay, Queue, QueueConsumer, type BackoffPolicy, type LeasedJob, type Priority } from '../src/index.js';
+import { decodeBackoff, encodeBackoff } from '../src/queue/backoff.js';
 import { manualClock, SHARED_REDIS_URL, uniqueQueue } from './helpers/redis-server.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
@@ -98,6 +99,18 @@ describe('back-off', () => {
   test('fixed and explicit list forms (the last entry repeats)', () => {
     assert.deepEqual([1, 2, 3].map((n) => backoffDelay({ type: 'fixed', ms: 250 }, n)), [250, 250, 250]);
     assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffDelay([10, 20, 50], n)), [10, 20, 50, 50, 50]);
+  });
+
+  test('policies survive storage: compact text, every value under 64 bytes for a default job', () => {
+    const policies: BackoffPolicy[] = [
+      { type: 'exponential', initialMs: 1000, maxMs: 3_600_000, multiplier: 2, jitter: 0.2 },
+      { type: 'exponential', initialMs: 0, maxMs: 10, multiplier: 1.5, jitter: 0 },
+      { type: 'fixed', ms: 250 },
+      [10, 20, 50],
+    ];
+    for (const p of policies) assert.deepEqual(decodeBackoff(encodeBackoff(p)), p);
+    assert.ok(encodeBackoff(policies[0]!).length <= 64);
+    assert.deepEqual(decodeBackoff('{"type":"fixed","ms":5}'), { type: 'fixed', ms: 5 }, 'JSON from older jobs still reads');
   });
 
   test('a failed job waits exactly its back-off in Redis, then retries; the last failure goes dead', async () => {

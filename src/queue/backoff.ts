@@ -12,3 +12,24 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () 
   if (policy.jitter === 0) return Math.round(exact);
   return Math.round(exact * (1 - policy.jitter * random()));
 }
+
+/**
+ * Back-off as stored on the job: short text (e.g. `exp:1000:3600000:2:0.2`) rather than JSON, so a
+ * small job's hash keeps every value under Redis's 64-byte limit for its compact hash encoding.
+ */
+export function encodeBackoff(policy: BackoffPolicy): string {
+  if (Array.isArray(policy)) return `list:${policy.join(',')}`;
+  if (policy.type === 'fixed') return `fixed:${policy.ms}`;
+  return `exp:${policy.initialMs}:${policy.maxMs}:${policy.multiplier}:${policy.jitter}`;
+}
+
+export function decodeBackoff(text: string | undefined): BackoffPolicy {
+  if (!text) return [0];
+  // Older jobs stored JSON.
+  if (text.startsWith('{') || text.startsWith('[')) return JSON.parse(text) as BackoffPolicy;
+  const [kind, ...rest] = text.split(':');
+  if (kind === 'list') return rest.join(':').split(',').map(Number);
+  if (kind === 'fixed') return { type: 'fixed', ms: Number(rest[0]) };
+  const [initialMs, maxMs, multiplier, jitter] = rest.map(Number);
+  return { type: 'exponential', initialMs: initialMs!, maxMs: maxMs!, multiplier: multiplier!, jitter: jitter! };
+}

@@ -1,4 +1,4 @@
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, decodeBackoff } from './backoff.js';
 import { encodePayload, type EncodedPayload, type PayloadType } from './codec.js';
 import { duplicateForBlocking, type RedisClient } from './connection.js';
 import { closeContext, createContext, type ContextOptions, type QueueContext } from './context.js';
@@ -107,7 +107,7 @@ export class QueueConsumer {
         enqueuedAt: Number(str(f[8])),
         leasedAt: now,
         priority: str(f[9]) as Priority,
-        backoff: JSON.parse(str(f[10]) || '[0]') as BackoffPolicy,
+        backoff: decodeBackoff(str(f[10])),
         ...(metadata ? { metadata: JSON.parse(metadata) as Record<string, unknown> } : {}),
       });
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodePayload } from './codec.js';
 import { ValidationError } from './errors.js';
+import { encodeBackoff } from './backoff.js';
 import { resolveJobOptions, validateJobOptions, type JobOptions } from './options.js';
 
 /** Processor names are looked up in a registry and printed in logs: keep them plain. */
@@ -22,7 +23,7 @@ export interface JobSpec<D = unknown> {
   options?: JobOptions;
 }
 
-/** The enqueue script's argument group for one job: id, priority, runAt, dedupeKey, P, P pairs. */
+/** The enqueue script's argument group for one job: id, id origin, priority, runAt, dedupeKey, P, P pairs. */
 export interface JobArgs {
   id: string;
   group: Array<string | number | Buffer>;
@@ -47,7 +48,7 @@ export function buildJobArgs(spec: JobSpec, defaults: JobOptions, now: number, m
     'priority', options.priority,
     'attempts', 0,
     'maxAttempts', options.attempts,
-    'backoff', JSON.stringify(options.backoff),
+    'backoff', encodeBackoff(options.backoff),
     'timeoutMs', options.timeoutMs,
     'enqueuedAt', now,
     'resultTtlMs', options.resultTtlMs,
@@ -58,5 +59,7 @@ export function buildJobArgs(spec: JobSpec, defaults: JobOptions, now: number, m
   ];
   if (options.dedupeKey !== undefined) pairs.push('dedupeKey', options.dedupeKey);
   if (options.metadata !== undefined) pairs.push('metadata', JSON.stringify(options.metadata));
-  return { id, group: [id, options.priority, runAt, options.dedupeKey ?? '', pairs.length / 2, ...pairs] };
+  // A generated UUID cannot exist yet, so the script skips the existence check for it ('g').
+  const origin = options.jobId === undefined ? 'g' : 'c';
+  return { id, group: [id, origin, options.priority, runAt, options.dedupeKey ?? '', pairs.length / 2, ...pairs] };
 }

@@ -1,3 +1,4 @@
+import { decodeBackoff } from './backoff.js';
 import { decodePayload } from './codec.js';
 import type { ErrorInfo } from './errors.js';
 import type { JobState, Priority } from './keys.js';
@@ -69,7 +70,7 @@ export function parseJob<D, R>(queue: string, fields: Record<string, Buffer>): J
     attempts: num(fields, 'attempts') ?? 0,
     maxAttempts: num(fields, 'maxAttempts') ?? 1,
     timeoutMs: num(fields, 'timeoutMs') ?? 0,
-    backoff: json<BackoffPolicy>(fields, 'backoff') ?? [0],
+    backoff: decodeBackoff(text(fields, 'backoff')),
     enqueuedAt: num(fields, 'enqueuedAt') ?? 0,
     errors: json<ErrorInfo[]>(fields, 'errors') ?? [],
     leaseExpiries: num(fields, 'leaseExpiries') ?? 0,

@@ -152,20 +152,22 @@ export async function runJob({ job, entry, input, limit }: RunJobOptions): Promi
     },
   };
 
-  const timeoutError = new JobRunError(
-    'TimeoutError',
-    ThreadErrorCode.Timeout,
-    `job ${job.id} (processor "${processor.name}") ran past its time limit of ${limit.ms} ms, set by ${limit.setBy}, ` +
-      `and was aborted; raise it with ${limit.raiseWith}`,
-  );
+  // Built only when a job really times out: an Error captures a stack, which costs more than a noop job.
+  const timeoutError = (): JobRunError =>
+    new JobRunError(
+      'TimeoutError',
+      ThreadErrorCode.Timeout,
+      `job ${job.id} (processor "${processor.name}") ran past its time limit of ${limit.ms} ms, set by ${limit.setBy}, ` +
+        `and was aborted; raise it with ${limit.raiseWith}`,
+    );
   const started = performance.now();
   // A synchronous run() blocks the timer, so lateness is also judged by the clock afterwards:
   // a result that arrives after the limit is discarded the same way whether run() was sync or not.
   const overLimit = (): boolean => limit.ms > 0 && (controller.signal.aborted || performance.now() - started >= limit.ms);
-  const timer = limit.ms > 0 ? setTimeout(() => controller.abort(timeoutError), limit.ms) : undefined;
+  const timer = limit.ms > 0 ? setTimeout(() => controller.abort(timeoutError()), limit.ms) : undefined;
   try {
     const result = await processor.run(input, ctx);
-    if (overLimit()) return failedOutcome(timeoutError, job.attempt);
+    if (overLimit()) return failedOutcome(timeoutError(), job.attempt);
     const problem = findUncloneable(result, 'result');
     if (problem) {
       const err = new JobRunError(
@@ -179,7 +181,7 @@ export async function runJob({ job, entry, input, limit }: RunJobOptions): Promi
   } catch (err) {
     // After the limit, whatever run() threw (usually the AbortError its own signal caused) is a
     // consequence of the timeout, and the timeout is what the job's history should say.
-    if (overLimit()) return failedOutcome(timeoutError, job.attempt);
+    if (overLimit()) return failedOutcome(timeoutError(), job.attempt);
     return failedOutcome(err, job.attempt);
   } finally {
     clearTimeout(timer);

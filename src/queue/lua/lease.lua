@@ -4,8 +4,8 @@
   ARGV[6] most delayed jobs to promote in this call
   Returns { status, nextDueAt, jobs... }
     status 1 = ok, 0 = queue paused (nothing leased), 2 = paused for an unavailable resource
-    nextDueAt = due time of the earliest delayed job, or -1 when there is none
-                (with status 2: when the resource pause ends)
+    nextDueAt = due time of the earliest delayed job, or -1 when there is none or the batch was
+                full (the caller comes straight back); with status 2: when the resource pause ends
     then 12 fields per job: id, token, processor, data, dataType, attempt, maxAttempts,
     timeoutMs, enqueuedAt, priority, backoff, metadata
   Highest priority first, FIFO within a priority. Each lease counts an attempt; the token is a
@@ -26,7 +26,12 @@ if pause[1] == '1' then return { 0, nextDueAt() } end
 local resourcePausedUntil = tonumber(pause[2]) or 0
 if resourcePausedUntil > now then return { 2, resourcePausedUntil } end
 
-local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, promoteLimit)
+-- One look at the earliest delayed job decides whether anything is due (the common answer is no).
+local earliest = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
+local due = {}
+if earliest[2] and tonumber(earliest[2]) <= now then
+  due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, promoteLimit)
+end
 if #due > 0 then
   for _, id in ipairs(due) do
     local priority = redis.call('HGET', jobKey(id), 'priority')
@@ -82,6 +87,15 @@ if #ids > 0 then
   if #activeArgs > 0 then variadic('ZADD', K_ACTIVE, activeArgs) end
 end
 -- A full batch may have left work behind: pass the wake on so another idle consumer takes it.
-if #ids == max then wake() end
-out[2] = nextDueAt()
+-- Its caller goes straight back for more, so it needs no due time; an idle one does.
+if #ids == max then
+  wake()
+  out[2] = -1
+elseif #due > 0 then
+  out[2] = nextDueAt()
+elseif earliest[2] then
+  out[2] = tonumber(earliest[2])
+else
+  out[2] = -1
+end
 return out
