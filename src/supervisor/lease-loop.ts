@@ -1,5 +1,5 @@
 import type { QueueConsumer } from '../queue/consumer.js';
-import { ErrorBackoff, Sleeper } from './backoff-timer.js';
+import { ErrorBackoff, Sleeper } from './timers.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Logger } from './logger.js';
 

@@ -1,4 +1,5 @@
 import type { QueueConsumer } from '../queue/consumer.js';
+import { Periodic } from './timers.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -6,24 +7,22 @@ import type { Logger } from './logger.js';
  * supervisor serves. Every supervisor runs one; the script is atomic, so they never collide.
  */
 export class Reclaimer {
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly consumers: readonly QueueConsumer[],
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (!this.inFlight) this.inFlight = this.reclaimAll().finally(() => (this.inFlight = undefined));
-    }, this.intervalMs);
+  ) {
+    this.periodic = new Periodic(intervalMs, () => this.reclaimAll());
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.inFlight;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   async reclaimAll(): Promise<void> {

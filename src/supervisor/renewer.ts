@@ -1,5 +1,6 @@
 import type { QueueConsumer } from '../queue/consumer.js';
 import type { Dispatcher } from './dispatcher.js';
+import { Periodic } from './timers.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -8,27 +9,25 @@ import type { Logger } from './logger.js';
  * (the BullMQ "stalled job" complaint, #2857). Jobs waiting in the buffer are renewed too.
  */
 export class Renewer {
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly consumers: readonly QueueConsumer[],
     private readonly dispatcher: Dispatcher,
     private readonly owner: string,
     private readonly leaseMs: number,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (!this.inFlight) this.inFlight = this.renewAll().finally(() => (this.inFlight = undefined));
-    }, this.intervalMs);
+  ) {
+    this.periodic = new Periodic(intervalMs, () => this.renewAll());
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.inFlight;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   async renewAll(): Promise<void> {

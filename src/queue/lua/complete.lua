@@ -8,8 +8,8 @@
 ]]
 --@include queue
 local now, eventsMaxLen = tonumber(ARGV[2]), ARGV[3]
-local lost, done, zargs, dropped = {}, {}, {}, {}
-local keepAge, keepCount = -1, -1
+local lost, done = {}, {}
+local completed = finishedSet(K_COMPLETED)
 
 for i = 4, #ARGV, 4 do
   local id, token, result, resultType = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -29,26 +29,17 @@ for i = 4, #ARGV, 4 do
         releaseDedupe(f[2], id)
       end
     end
-    if f[5] == '0' then
-      dropped[#dropped + 1] = id
-    else
+    if f[5] ~= '0' then
       redis.call('HSET', key, 'state', 'completed', 'finishedAt', now, 'result', result,
         'resultType', resultType, 'token', '0')
-      zargs[#zargs + 1] = now
-      zargs[#zargs + 1] = id
-      keepAge = tighter(keepAge, f[4])
-      keepCount = tighter(keepCount, f[5])
     end
+    addFinished(completed, id, now, f[4], f[5])
   end
 end
 
 if #done > 0 then
   variadic('ZREM', K_ACTIVE, done)
-  if #dropped > 0 then deleteJobs(dropped) end
-  if #zargs > 0 then
-    variadic('ZADD', K_COMPLETED, zargs)
-    trimFinished(K_COMPLETED, now, keepAge, keepCount)
-  end
+  flushFinished(completed, now)
   publish('completed', done, eventsMaxLen)
   -- A success shows the shared resource is back: the next pause starts small again.
   redis.call('HDEL', K_META, 'resourcePauseLevel')

@@ -11,9 +11,8 @@
 --@include queue
 local now, eventsMaxLen = tonumber(ARGV[2]), ARGV[3]
 local lost, dead, retried, finished = {}, {}, {}, {}
-local deadArgs, delayedArgs, toPending = {}, {}, { {}, {}, {}, {} }
-local keepAge, keepCount = -1, -1
-local dropped = {}
+local delayedArgs, toPending = {}, { {}, {}, {}, {} }
+local deadSet = finishedSet(K_DEAD)
 
 for i = 4, #ARGV, 4 do
   local id, token, err, delay = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
@@ -30,14 +29,7 @@ for i = 4, #ARGV, 4 do
       redis.call('HSET', key, 'state', 'dead', 'finishedAt', now, 'error', err, 'errors', history, 'token', '0')
       releaseDedupe(f[6], id)
       dead[#dead + 1] = id
-      if f[8] == '0' then
-        dropped[#dropped + 1] = id
-      else
-        deadArgs[#deadArgs + 1] = now
-        deadArgs[#deadArgs + 1] = id
-        keepAge = tighter(keepAge, f[7])
-        keepCount = tighter(keepCount, f[8])
-      end
+      addFinished(deadSet, id, now, f[7], f[8])
     elseif delay == 0 then
       redis.call('HSET', key, 'state', 'pending', 'error', err, 'errors', history, 'token', '0')
       local list = toPending[PRIORITY_INDEX[f[4]] or 3]
@@ -61,11 +53,7 @@ for p = 1, 4 do
   end
 end
 if #delayedArgs > 0 then variadic('ZADD', K_DELAYED, delayedArgs) end
-if #dropped > 0 then deleteJobs(dropped) end
-if #deadArgs > 0 then
-  variadic('ZADD', K_DEAD, deadArgs)
-  trimFinished(K_DEAD, now, keepAge, keepCount)
-end
+flushFinished(deadSet, now)
 if woke then wake() end
 publish('retrying', retried, eventsMaxLen)
 publish('dead', dead, eventsMaxLen)

@@ -9,9 +9,8 @@
 --@include queue
 local now, limit, eventsMaxLen = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, limit)
-local requeued, dead, deadArgs = {}, {}, {}
-local keepAge, keepCount = -1, -1
-local dropped = {}
+local requeued, dead = {}, {}
+local deadSet = finishedSet(K_DEAD)
 
 for _, id in ipairs(expired) do
   local key = jobKey(id)
@@ -29,14 +28,7 @@ for _, id in ipairs(expired) do
         'token', '0', 'leaseExpiries', expiries)
       releaseDedupe(f[6], id)
       dead[#dead + 1] = id
-      if f[8] == '0' then
-        dropped[#dropped + 1] = id
-      else
-        deadArgs[#deadArgs + 1] = now
-        deadArgs[#deadArgs + 1] = id
-        keepAge = tighter(keepAge, f[7])
-        keepCount = tighter(keepCount, f[8])
-      end
+      addFinished(deadSet, id, now, f[7], f[8])
     else
       redis.call('HSET', key, 'state', 'pending', 'error', err, 'errors', history, 'token', '0',
         'leaseExpiries', expiries)
@@ -47,11 +39,7 @@ for _, id in ipairs(expired) do
 end
 
 if #expired > 0 then variadic('ZREM', K_ACTIVE, expired) end
-if #dropped > 0 then deleteJobs(dropped) end
-if #deadArgs > 0 then
-  variadic('ZADD', K_DEAD, deadArgs)
-  trimFinished(K_DEAD, now, keepAge, keepCount)
-end
+flushFinished(deadSet, now)
 if #requeued > 0 then wake() end
 publish('dead', dead, eventsMaxLen)
 return { requeued, dead }

@@ -93,3 +93,28 @@ local function tighter(current, value)
   if current < 0 or v < current then return v end
   return current
 end
+
+-- Jobs finishing in one call (completed or dead): a retention count of 0 drops the job at once,
+-- the rest join the state's zset, which is trimmed once at the end with the tightest limits.
+local function finishedSet(zset)
+  return { zset = zset, args = {}, dropped = {}, keepAge = -1, keepCount = -1 }
+end
+
+local function addFinished(set, id, now, keepAgeField, keepCountField)
+  if keepCountField == '0' then
+    set.dropped[#set.dropped + 1] = id
+    return
+  end
+  set.args[#set.args + 1] = now
+  set.args[#set.args + 1] = id
+  set.keepAge = tighter(set.keepAge, keepAgeField)
+  set.keepCount = tighter(set.keepCount, keepCountField)
+end
+
+local function flushFinished(set, now)
+  if #set.dropped > 0 then deleteJobs(set.dropped) end
+  if #set.args > 0 then
+    variadic('ZADD', set.zset, set.args)
+    trimFinished(set.zset, now, set.keepAge, set.keepCount)
+  end
+end

@@ -33,3 +33,25 @@ export class Sleeper {
     this.wake?.();
   }
 }
+
+/** Runs `task` every intervalMs, never two at once; stop() waits for a run in progress. */
+export class Periodic {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly task: () => Promise<void>,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.inFlight ??= this.task().finally(() => (this.inFlight = undefined));
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.inFlight;
+  }
+}
