@@ -20,6 +20,8 @@ export interface LeasedJob<D = unknown> {
   readonly maxAttempts: number;
   readonly timeoutMs: number;
   readonly enqueuedAt: number;
+  /** When a delayed job or a retry fell due (0 when it was never delayed): waits count from here. */
+  readonly dueAt: number;
   readonly leasedAt: number;
   readonly priority: Priority;
   readonly backoff: BackoffPolicy;
@@ -51,7 +53,7 @@ export interface FailOutcome {
 }
 
 /** Fields per job in the lease reply (see lua/lease.lua). */
-const LEASE_FIELDS = 12;
+const LEASE_FIELDS = 13;
 const MAX_LEASE_BATCH = 1000;
 /** Error stacks are kept for diagnosis, not as a place to store megabytes. */
 const MAX_STACK_CHARS = 8192;
@@ -105,6 +107,7 @@ export class QueueConsumer {
         maxAttempts: Number(str(f[6])),
         timeoutMs: Number(str(f[7])),
         enqueuedAt: Number(str(f[8])),
+        dueAt: Number(str(f[12])) || 0,
         leasedAt: now,
         priority: str(f[9]) as Priority,
         backoff: decodeBackoff(str(f[10])),

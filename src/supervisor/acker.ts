@@ -4,6 +4,7 @@ import type { ErrorInfo } from '../queue/errors.js';
 import type { FollowUpJob } from '../processors/contract.js';
 import type { FollowUpBatch, FollowUpEnqueuer } from './follow-ups.js';
 import type { HeldJob } from './held-job.js';
+import type { Disposition, SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { SupervisorStats } from './stats.js';
 
@@ -44,7 +45,13 @@ export class Acker {
     private readonly stats: SupervisorStats,
     private readonly logger: Logger,
     private readonly onSettled: (held: HeldJob) => void,
+    private readonly events: SupervisorEvents,
   ) {}
+
+  private settled(acks: readonly Ack[], disposition: (id: string) => Disposition): void {
+    const at = Date.now();
+    for (const { held } of acks) this.events.emit('settled', { job: held.job, disposition: disposition(held.job.id), at });
+  }
 
   push(ack: Ack): void {
     ack.held.state = 'acking';
@@ -141,6 +148,8 @@ export class Acker {
         if (withFollowUps.length > 0) await this.followUps.enqueue(withFollowUps);
         const lost = await this.consumer.complete(completes.map((a) => ({ lease: a.held.job.lease, result: a.result, ...(a.encoded ? { encoded: a.encoded } : {}) })));
         this.stats.completed += completes.length - lost.length;
+        const lostSet = new Set(lost);
+        this.settled(completes, (id) => (lostSet.has(id) ? 'lost' : 'completed'));
         return lost;
       }),
       attempt(fails, 'failure', async () => {
@@ -155,11 +164,16 @@ export class Acker {
         this.stats.failed += fails.length - outcome.lost.length;
         this.stats.retried += outcome.retried.length;
         this.stats.dead += outcome.dead.length;
+        const lostSet = new Set(outcome.lost);
+        const deadSet = new Set(outcome.dead);
+        this.settled(fails, (id) => (lostSet.has(id) ? 'lost' : deadSet.has(id) ? 'dead' : 'retried'));
         return outcome.lost;
       }),
       attempt(releases, 'release', async () => {
         const lost = await this.consumer.release(releases.map((a) => a.held.job.lease));
         this.stats.released += releases.length - lost.length;
+        const lostSet = new Set(lost);
+        this.settled(releases, (id) => (lostSet.has(id) ? 'lost' : 'released'));
         return lost;
       }),
     ]);

@@ -10,9 +10,12 @@ import type { SupervisorStats } from './stats.js';
 import { classifyTaskError, ShutdownError, ThreadCrashError, TimeoutError } from './task-failure.js';
 import { Watchdog } from './watchdog.js';
 import { ThreadRecycler } from './recycler.js';
+import type { SupervisorEvents } from './events.js';
+import type { InFlightJob } from './service.js';
 
 export interface DispatcherDeps {
   pool: ThreadPool;
+  events: SupervisorEvents;
   config: SupervisorConfig;
   logger: Logger;
   stats: SupervisorStats;
@@ -103,6 +106,7 @@ export class Dispatcher {
       byId.set(job.id, held);
     }
     this.deps.stats.leased += jobs.length;
+    if (jobs.length > 0) this.deps.events.emit('leased', { jobs, at: Date.now() });
     this.pump();
   }
 
@@ -145,6 +149,27 @@ export class Dispatcher {
     let n = 0;
     for (const byId of this.held.values()) n += byId.size;
     return n;
+  }
+
+  /** Every job held now, for /status. */
+  inFlight(now = Date.now()): InFlightJob[] {
+    const jobs: InFlightJob[] = [];
+    for (const byId of this.held.values()) {
+      for (const { job, state } of byId.values()) {
+        jobs.push({ id: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, state, heldMs: now - job.leasedAt });
+      }
+    }
+    return jobs;
+  }
+
+  /** Threads running at least one task of ours. */
+  get busyThreads(): number {
+    const threads = new Set<number>();
+    for (const task of this.running) {
+      const id = threadOf(task);
+      if (id > 0) threads.add(id);
+    }
+    return threads.size;
   }
 
   get runningCount(): number {
@@ -257,6 +282,8 @@ export class Dispatcher {
       acker.push({ kind: 'release', held });
       return;
     }
+    const end = outcome.status === 'completed' ? 'completed' : outcome.resourceUnavailable ? 'resource' : outcome.error.code === 'JOB_TIMEOUT' ? 'timeout' : 'failed';
+    this.deps.events.emit('ran', { job, end, runMs: durationMs, at: Date.now() });
     if (outcome.status === 'completed') {
       this.deps.logger.debug({ jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, durationMs }, 'job completed');
       acker.push({ kind: 'complete', held, result: outcome.result, followUps: outcome.followUps });
@@ -288,9 +315,13 @@ export class Dispatcher {
   private failed(task: RunningTask, err: unknown, index: number): void {
     const end = classifyTaskError(err, task.killedFor, this.deps.pool.wasStopped(threadOf(task)));
     if (end === 'thread-crashed') this.deps.logger.warn({ err, jobs: task.jobs.map((h) => h.job.id) }, 'a thread died while running jobs; it was replaced');
+    const at = Date.now();
     task.jobs.forEach((held, i) => {
       const acker = this.deps.ackerFor(held.job.queue);
-      if (i !== index || end === 'sibling-killed') {
+      const blamed = i === index && end !== 'sibling-killed';
+      const runEnd = !blamed ? 'interrupted' : end === 'thread-crashed' ? 'crash' : end;
+      if (i <= index) this.deps.events.emit('ran', { job: held.job, end: runEnd, at });
+      if (!blamed) {
         acker.push({ kind: 'release', held });
         return;
       }

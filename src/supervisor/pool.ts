@@ -1,4 +1,5 @@
 import { Piscina } from 'piscina';
+import type { SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
 import { threadEntryUrl } from '../threads/entry.js';
 import { isThreadEvent, type ThreadEvent, type ThreadInit, type ThreadTask, type ThreadTaskResult } from '../threads/protocol.js';
@@ -24,7 +25,7 @@ export class ThreadPool {
   private readonly stopped = new Set<number>();
   restarts = 0;
 
-  constructor(options: PoolOptions, logger: Logger, onEvent: (event: ThreadEvent) => void) {
+  constructor(options: PoolOptions, logger: Logger, onEvent: (event: ThreadEvent) => void, events: SupervisorEvents) {
     this.piscina = new Piscina<ThreadTask, ThreadTaskResult>({
       filename: threadEntryUrl().href,
       maxThreads: options.threads,
@@ -45,8 +46,12 @@ export class ThreadPool {
     });
     this.piscina.on('workerDestroy', (worker: { threadId?: number }) => {
       const id = worker.threadId ?? -1;
-      if (this.retiring.delete(id)) return;
+      if (this.retiring.delete(id)) {
+        events.emit('threadStopped', { threadId: id, reason: 'retire' });
+        return;
+      }
       this.restarts += 1;
+      events.emit('threadStopped', { threadId: id, reason: this.stopped.has(id) ? 'kill' : 'crash' });
     });
   }
 

@@ -1,6 +1,7 @@
 import type { QueueConsumer } from '../queue/consumer.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Periodic } from './timers.js';
+import type { SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -18,9 +19,14 @@ export class Renewer {
     private readonly leaseMs: number,
     intervalMs: number,
     private readonly logger: Logger,
+    private readonly events: SupervisorEvents,
   ) {
+    this.intervalMs = intervalMs;
     this.periodic = new Periodic(intervalMs, () => this.renewAll());
   }
+
+  private readonly intervalMs: number;
+  private lastRound = 0;
 
   start(): void {
     this.periodic.start();
@@ -31,12 +37,17 @@ export class Renewer {
   }
 
   async renewAll(): Promise<void> {
+    // Lag: how much later than one interval after the previous round this round finishes. A
+    // supervisor whose event loop is starved (the BullMQ "stalled" failure) shows it here first.
+    const scheduled = this.lastRound === 0 ? Date.now() : this.lastRound + this.intervalMs;
+    this.lastRound = Date.now();
     await Promise.all(
       this.consumers.map(async (consumer) => {
         const leases = this.dispatcher.leasesOf(consumer.name);
         if (leases.length === 0) return;
         try {
           const lost = await consumer.renew(this.owner, leases, this.leaseMs);
+          this.events.emit('renewed', { queue: consumer.name, leases: leases.length, lost: lost.length, lagMs: Math.max(0, Date.now() - scheduled) });
           if (lost.length > 0) {
             this.logger.warn({ queue: consumer.name, lost }, 'leases lost (expired and reclaimed, or finished elsewhere); their results will be discarded');
             this.dispatcher.markLost(consumer.name, lost);

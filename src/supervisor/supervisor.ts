@@ -16,6 +16,8 @@ import { Renewer } from './renewer.js';
 import { newStats, type SupervisorStats } from './stats.js';
 import type { ProcessorTable } from './processor-table.js';
 import { redactUrl } from './redact.js';
+import { SupervisorEvents } from './events.js';
+import type { ServiceFactory, SupervisorService, SupervisorStatus } from './service.js';
 
 /** First pause when a processor reports a missing resource without saying for how long. */
 const DEFAULT_RESOURCE_PAUSE_MS = 60_000;
@@ -25,6 +27,8 @@ export interface SupervisorDeps {
   logger: Logger;
   /** Processor names and default limits, loaded once at start (built-ins and plugins). */
   processors: ProcessorTable;
+  /** Services run alongside the lease loops (scheduler, HTTP endpoint), in this order. */
+  services?: readonly ServiceFactory[];
 }
 
 /**
@@ -35,6 +39,10 @@ export interface SupervisorDeps {
 export class Supervisor {
   readonly id = newSupervisorId();
   readonly stats: SupervisorStats = newStats();
+  /** The job lifecycle as it happens (see events.ts). */
+  readonly events = new SupervisorEvents();
+  private readonly startedAt = Date.now();
+  private readonly services: SupervisorService[];
   private readonly config: SupervisorConfig;
   private readonly logger: Logger;
   private readonly redis: Redis;
@@ -78,9 +86,11 @@ export class Supervisor {
       },
       this.logger,
       (event) => this.onThreadEvent(event),
+      this.events,
     );
     this.dispatcher = new Dispatcher({
       pool: this.pool,
+      events: this.events,
       config,
       logger: this.logger,
       stats: this.stats,
@@ -90,7 +100,7 @@ export class Supervisor {
     });
     const consumers = [...this.consumers.values()];
     this.loops = consumers.map((c) => new LeaseLoop(c, this.dispatcher, this.id, config.leaseMs, this.logger));
-    this.renewer = new Renewer(consumers, this.dispatcher, this.id, config.leaseMs, config.heartbeatMs, this.logger);
+    this.renewer = new Renewer(consumers, this.dispatcher, this.id, config.leaseMs, config.heartbeatMs, this.logger, this.events);
     this.reclaimer = new Reclaimer(consumers, config.heartbeatMs, this.logger);
     this.registry = new Registry(
       this.redis,
@@ -110,6 +120,23 @@ export class Supervisor {
       }),
       this.logger,
     );
+    const context = { id: this.id, config, redis: this.redis, logger: this.logger, events: this.events, status: () => this.status() };
+    this.services = (deps.services ?? []).map((make) => make(context));
+  }
+
+  /** A snapshot for /status and tests. */
+  status(): SupervisorStatus {
+    const busy = this.dispatcher.busyThreads;
+    const total = Math.max(this.pool.threadCount, busy);
+    return {
+      id: this.id,
+      startedAt: this.startedAt,
+      queues: this.config.queues,
+      threads: { total, busy, idle: total - busy, restarts: this.pool.restarts },
+      inFlight: this.dispatcher.inFlight(),
+      stats: { ...this.stats },
+      shuttingDown: this.stopping !== undefined,
+    };
   }
 
   private acker(queue: string): Acker {
@@ -117,13 +144,13 @@ export class Supervisor {
     if (!acker) {
       const consumer = this.consumers.get(queue);
       if (!consumer) throw new Error(`no consumer for queue ${queue}`);
-      acker = new Acker(consumer, this.followUps, this.stats, this.logger, (held) => this.dispatcher.settle(held));
+      acker = new Acker(consumer, this.followUps, this.stats, this.logger, (held) => this.dispatcher.settle(held), this.events);
       this.ackers.set(queue, acker);
     }
     return acker;
   }
 
-  /** Start order: Redis, registry, reclaim once (jobs of a crashed predecessor), renewer, reclaimer, lease loops. */
+  /** Start order: Redis, registry, reclaim once (jobs of a crashed predecessor), renewer, reclaimer, lease loops, services. */
   async start(): Promise<void> {
     await this.redis.connect();
     await this.registry.start();
@@ -131,6 +158,7 @@ export class Supervisor {
     this.renewer.start();
     this.reclaimer.start();
     for (const loop of this.loops) loop.start();
+    for (const service of this.services) await service.start();
     this.logger.info(
       { queues: this.config.queues, threads: this.config.threads, tasksPerThread: this.config.tasksPerThread, redis: redactUrl(this.config.redisUrl) },
       'supervisor started',
@@ -139,8 +167,9 @@ export class Supervisor {
 
   /**
    * Stop order: stop leasing; give back jobs not started; let running jobs finish until
-   * shutdownTimeoutMs, then stop them (failed for retry); write every outcome; stop renewing,
-   * reclaiming and the heartbeat; leave the registry; close the pool and Redis.
+   * shutdownTimeoutMs, then stop them (failed for retry); write every outcome; stop services
+   * (reverse order); stop renewing, reclaiming and the heartbeat; leave the registry; close the
+   * pool and Redis.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -161,6 +190,9 @@ export class Supervisor {
       await idle;
     }
     await Promise.all([...this.ackers.values()].map((a) => a.drain()));
+    for (const service of [...this.services].reverse()) {
+      await service.stop().catch((err: unknown) => this.logger.warn({ err, service: service.name }, 'stopping a service failed; carrying on with shutdown'));
+    }
     await Promise.all([this.renewer.stop(), this.reclaimer.stop()]);
     await this.registry.stop().catch((err: unknown) => this.logger.warn({ err }, 'leaving the registry failed; the entry expires by itself'));
     await this.pool.close();

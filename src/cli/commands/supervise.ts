@@ -7,6 +7,7 @@ import { resolveRedis } from '../../supervisor/local-redis.js';
 import { createLogger, type Logger } from '../../supervisor/logger.js';
 import { loadProcessorTable } from '../../supervisor/processor-table.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
+import { servicesFor } from '../../supervisor/services.js';
 
 /**
  * Runs one supervisor until SIGINT/SIGTERM. The first signal shuts down gracefully (see
@@ -15,7 +16,8 @@ import { Supervisor } from '../../supervisor/supervisor.js';
 export async function runSupervisor(config: SupervisorConfig, redisGiven: boolean, logger: Logger, onStarted?: (s: Supervisor) => Promise<void>): Promise<number> {
   const processors = await loadProcessorTable(config.plugins, process.cwd());
   const redis = await resolveRedis(config.redisUrl, redisGiven, logger);
-  const supervisor = new Supervisor({ config: { ...config, redisUrl: redis.url }, logger, processors });
+  const resolved = { ...config, redisUrl: redis.url };
+  const supervisor = new Supervisor({ config: resolved, logger, processors, services: servicesFor(resolved) });
   let signals = 0;
   const done = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {

@@ -31,7 +31,7 @@ for i = 4, #ARGV, 4 do
       dead[#dead + 1] = id
       addFinished(deadSet, id, now, f[7], f[8])
     elseif delay == 0 then
-      redis.call('HSET', key, 'state', 'pending', 'error', err, 'errors', history, 'token', '0')
+      redis.call('HSET', key, 'state', 'pending', 'runAt', now, 'error', err, 'errors', history, 'token', '0')
       local list = toPending[PRIORITY_INDEX[f[4]] or 3]
       list[#list + 1] = id
       retried[#retried + 1] = id

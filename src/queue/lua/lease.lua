@@ -6,8 +6,8 @@
     status 1 = ok, 0 = queue paused (nothing leased), 2 = paused for an unavailable resource
     nextDueAt = due time of the earliest delayed job, or -1 when there is none or the batch was
                 full (the caller comes straight back); with status 2: when the resource pause ends
-    then 12 fields per job: id, token, processor, data, dataType, attempt, maxAttempts,
-    timeoutMs, enqueuedAt, priority, backoff, metadata
+    then 13 fields per job: id, token, processor, data, dataType, attempt, maxAttempts,
+    timeoutMs, enqueuedAt, priority, backoff, metadata, runAt (due time; 0 = not delayed)
   Highest priority first, FIFO within a priority. Each lease counts an attempt; the token is a
   per-queue counter, so a later lease of the same job always carries a larger token.
 ]]
@@ -61,7 +61,7 @@ if #ids > 0 then
   for i, id in ipairs(ids) do
     local key = jobKey(id)
     local f = redis.call('HMGET', key, 'processor', 'data', 'dataType', 'attempts', 'maxAttempts',
-      'timeoutMs', 'enqueuedAt', 'priority', 'backoff', 'metadata')
+      'timeoutMs', 'enqueuedAt', 'priority', 'backoff', 'metadata', 'runAt')
     -- A list entry whose hash is gone (cleared mid-flight) has nothing to run.
     if f[1] then
       local token = tostring(firstToken + i)
@@ -82,6 +82,7 @@ if #ids > 0 then
       out[#out + 1] = f[8] or 'normal'
       out[#out + 1] = f[9] or ''
       out[#out + 1] = f[10] or ''
+      out[#out + 1] = f[11] or '0'
     end
   end
   if #activeArgs > 0 then variadic('ZADD', K_ACTIVE, activeArgs) end

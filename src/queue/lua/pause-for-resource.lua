@@ -18,7 +18,7 @@ if f[1] ~= token then return { 0, 0, 0 } end
 
 local attempts = tonumber(f[2]) or 1
 if attempts > 0 then attempts = attempts - 1 end
-redis.call('HSET', key, 'state', 'pending', 'attempts', attempts, 'token', '0')
+redis.call('HSET', key, 'state', 'pending', 'runAt', now, 'attempts', attempts, 'token', '0')
 redis.call('LPUSH', pendingKey(f[3]), id)
 redis.call('ZREM', K_ACTIVE, id)
 

@@ -30,7 +30,7 @@ for _, id in ipairs(expired) do
       dead[#dead + 1] = id
       addFinished(deadSet, id, now, f[7], f[8])
     else
-      redis.call('HSET', key, 'state', 'pending', 'error', err, 'errors', history, 'token', '0',
+      redis.call('HSET', key, 'state', 'pending', 'runAt', now, 'error', err, 'errors', history, 'token', '0',
         'leaseExpiries', expiries)
       redis.call('LPUSH', pendingKey(f[3]), id)
       requeued[#requeued + 1] = id

@@ -17,7 +17,7 @@ for i = #ARGV - 2, 3, -3 do
   else
     local attempts = tonumber(f[2]) or 1
     if refund == '1' and attempts > 0 then attempts = attempts - 1 end
-    redis.call('HSET', key, 'state', 'pending', 'attempts', attempts, 'token', '0')
+    redis.call('HSET', key, 'state', 'pending', 'runAt', tonumber(ARGV[2]), 'attempts', attempts, 'token', '0')
     redis.call('LPUSH', pendingKey(f[3]), id)
     released[#released + 1] = id
   end

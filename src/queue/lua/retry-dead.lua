@@ -19,7 +19,7 @@ for _, id in ipairs(ids) do
   local key = jobKey(id)
   local priority = redis.call('HGET', key, 'priority')
   if priority then
-    redis.call('HSET', key, 'state', 'pending', 'attempts', 0, 'leaseExpiries', 0, 'token', '0', 'finishedAt', '')
+    redis.call('HSET', key, 'state', 'pending', 'runAt', tonumber(ARGV[2]), 'attempts', 0, 'leaseExpiries', 0, 'token', '0', 'finishedAt', '')
     redis.call('RPUSH', pendingKey(priority), id)
     moved = moved + 1
   end
