@@ -24,7 +24,7 @@ export function withConfigFlags<T>(yargs: Argv<T>): Argv<T> {
   for (const [key, spec] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, (typeof CONFIG_KEYS)[ConfigKey]]>) {
     y = y.option(flagName(key), {
       // Values stay strings until the one validator checks them, so messages are the same for flags, env and file.
-      type: spec.kind === 'list' ? 'array' : 'string',
+      type: spec.kind === 'list' ? 'array' : spec.kind === 'boolean' ? 'boolean' : 'string',
       describe: `${spec.help} (default ${defaultText(key, defaults)}) [env ${spec.env.join(' or ')}; config "${key}"]`,
       group: 'Supervisor:',
     });

@@ -71,7 +71,7 @@ export function defaultConfig(): SupervisorConfig {
 
 export type ConfigKey = keyof SupervisorConfig;
 
-type Kind = 'int' | 'string' | 'list' | 'level';
+type Kind = 'int' | 'string' | 'list' | 'level' | 'boolean' | 'json';
 interface KeySpec {
   kind: Kind;
   min?: number;
@@ -149,6 +149,20 @@ function coerce(key: ConfigKey, raw: unknown, where: string): unknown {
     case 'level':
       if (!LEVELS.includes(raw as (typeof LEVELS)[number])) return fail(`must be one of ${LEVELS.join(', ')}`);
       return raw;
+    case 'boolean':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+      if (raw === 'false' || raw === '0' || raw === 'no') return false;
+      return fail('must be true or false');
+    case 'json': {
+      // Structured settings (lists of objects): JSON text in flags and env, JSON as is in the file.
+      if (typeof raw !== 'string') return raw;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch (err) {
+        return fail(`must be JSON (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
   }
 }
 
