@@ -64,8 +64,11 @@ export function encodePayload(data: unknown, maxBytes: number, field = 'data'): 
   let encoded: EncodedPayload;
   if (Buffer.isBuffer(data)) {
     encoded = { value: data, type: 'bytes' };
-  } else if (data instanceof Uint8Array) {
+  } else if (ArrayBuffer.isView(data)) {
+    // Any typed array or DataView is bytes: its memory is taken as is, without a copy.
     encoded = { value: Buffer.from(data.buffer, data.byteOffset, data.byteLength), type: 'bytes' };
+  } else if (data instanceof ArrayBuffer) {
+    encoded = { value: Buffer.from(data), type: 'bytes' };
   } else {
     assertSerialisable(data, field, []);
     encoded = { value: Buffer.from(JSON.stringify(data ?? null)), type: 'json' };

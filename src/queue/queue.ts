@@ -243,17 +243,18 @@ export class Queue<D = unknown, R = unknown> {
   /** Moves one dead job back to pending with fresh attempts. False when it is not dead. */
   async retryDead(id: string): Promise<boolean> {
     this.assertOpen();
-    const moved = await this.context.scripts.run('retry-dead', [this.context.keys.prefix, this.context.clock(), 'one', id]);
-    return Number(moved) === 1;
+    const [moved] = (await this.context.scripts.run('retry-dead', [this.context.keys.prefix, this.context.clock(), 'one', id])) as [number, number];
+    return moved === 1;
   }
 
   async retryAllDead(): Promise<number> {
     this.assertOpen();
     let total = 0;
     for (;;) {
-      const moved = Number(await this.context.scripts.run('retry-dead', [this.context.keys.prefix, this.context.clock(), 'batch', ADMIN_BATCH]));
+      const [moved, seen] = (await this.context.scripts.run('retry-dead', [this.context.keys.prefix, this.context.clock(), 'batch', ADMIN_BATCH])) as [number, number];
       total += moved;
-      if (moved === 0) return total;
+      // Stop on an empty dead set, not on a batch that moved nothing (its jobs may all be gone).
+      if (seen === 0) return total;
     }
   }
 
