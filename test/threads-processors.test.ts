@@ -93,7 +93,8 @@ describe('built-in processors in a thread', () => {
   });
 
   test('every built-in has a description and a validate()', () => {
-    assert.deepEqual(BUILTIN_PROCESSORS.map((p) => p.name), ['noop', 'echo', 'sleep', 'cpu', 'fail']);
+    // The runtime's own five come first; the working processors (pdf, fetch, ...) follow them.
+    assert.deepEqual(BUILTIN_PROCESSORS.map((p) => p.name).slice(0, 5), ['noop', 'echo', 'sleep', 'cpu', 'fail']);
     for (const p of BUILTIN_PROCESSORS) {
       assert.equal(typeof p.validate, 'function', p.name);
       assert.ok((p.description ?? '').length > 10, p.name);
@@ -135,7 +136,7 @@ test('an unknown processor fails unrecoverable, naming it, the known ones and --
   assert.equal(outcome.error.code, 'UNKNOWN_PROCESSOR');
   assert.equal(outcome.unrecoverable, true);
   assert.match(outcome.error.message, /no processor named "resize-image"/);
-  assert.match(outcome.error.message, /known: cpu, echo, fail, noop, sleep\)/);
+  assert.ok(outcome.error.message.includes(`known: ${BUILTIN_PROCESSORS.map((p) => p.name).sort().join(', ')})`), outcome.error.message);
   assert.match(outcome.error.message, /--plugin/);
 });
 

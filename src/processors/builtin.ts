@@ -5,6 +5,10 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { isMainThread, resourceLimits } from 'node:worker_threads';
 import { ResourceUnavailableError, RetryAfterError, UnrecoverableError, type Processor } from './contract.js';
+import { crawlProcessor } from './fetch/crawl.js';
+import { fetchProcessor } from './fetch/fetch.js';
+import { httpExecutor } from './http-executor/index.js';
+import { pdf } from './pdf/index.js';
 
 /** Longest sleep, cpu or fail delay accepted: an hour, so a typo cannot park a thread for days. */
 export const MAX_BUILTIN_MS = 3_600_000;
@@ -187,4 +191,4 @@ export const fail: Processor<FailInput, never> = {
   },
 };
 
-export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail] as Processor[]);
+export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail, pdf, fetchProcessor, crawlProcessor, httpExecutor] as Processor[]);

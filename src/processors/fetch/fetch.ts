@@ -1,0 +1,62 @@
+/**
+ * `fetch`: one HTTP(S) GET with size and time limits and bounded redirects. A non-2xx answer
+ * fails the job (4xx unrecoverable, 5xx and 408/429 retryable, honouring Retry-After). The
+ * result can name a follow-up job that takes the body on, e.g. crawl then extract.
+ */
+import type { Processor } from '../contract.js';
+import { checkBodyOptions, decodeBody, followUpFor, summary, type BodyFormat, type FollowUpSpec } from './body.js';
+import { statusError } from './errors.js';
+import { checkHttpUrl, getLimited } from './http-client.js';
+import { asObject, checkLimits, limitsFrom } from './options.js';
+
+export interface FetchInput {
+  url: string;
+  timeoutMs?: number;
+  maxBytes?: number;
+  maxRedirects?: number;
+  headers?: Record<string, string>;
+  /** How the body appears in the result: bytes (default), text or parsed JSON. */
+  as?: BodyFormat;
+  /** Default: true, unless a followUp takes the body on (then the body is not stored twice). */
+  includeBody?: boolean;
+  followUp?: FollowUpSpec;
+}
+
+export interface FetchResult {
+  url: string;
+  finalUrl: string;
+  status: number;
+  contentType: string | null;
+  bytes: number;
+  redirects: string[];
+  durationMs: number;
+  headers: Record<string, string>;
+  body?: unknown;
+  followUp?: { processor: string; queue?: string };
+}
+
+export function validateFetch(input: unknown): string | undefined {
+  const data = asObject('fetch', input, '{ "url": "https://example.com/" }');
+  if (typeof data === 'string') return data;
+  return checkHttpUrl(data.url, 'fetch: data.url') ?? checkLimits('fetch', data) ?? checkBodyOptions('fetch', data);
+}
+
+export const fetchProcessor: Processor<FetchInput, FetchResult> = {
+  name: 'fetch',
+  description: '{ url, timeoutMs?, maxBytes?, maxRedirects?, headers?, as?, followUp? }: HTTP(S) GET with size, time and redirect limits',
+  validate: validateFetch,
+  async run(input, ctx) {
+    const limits = limitsFrom(input as unknown as Record<string, unknown>);
+    const response = await getLimited(input.url, limits, ctx.signal);
+    if (response.status < 200 || response.status > 299) {
+      throw statusError(response.url, response.status, response.statusText, response.headers['retry-after'] ?? null);
+    }
+    const result: FetchResult = { ...summary(response), headers: response.headers };
+    if (input.includeBody ?? input.followUp === undefined) result.body = decodeBody(response, input.as ?? 'bytes');
+    if (input.followUp) {
+      ctx.followUp(followUpFor(input.followUp, response));
+      result.followUp = { processor: input.followUp.processor, ...(input.followUp.queue ? { queue: input.followUp.queue } : {}) };
+    }
+    return result;
+  },
+};

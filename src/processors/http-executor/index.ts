@@ -1,0 +1,174 @@
+/**
+ * `http`: routes a job to one of several HTTP executor services. The executor list comes from
+ * the job's data (`executors`) or, for a whole deployment, TROUPE_HTTP_EXECUTORS (comma-separated
+ * base URLs). The job is POSTed as JSON to <base><path> and the executor's JSON answer is the
+ * job's result. Health, skipping and balancing live in pool.ts.
+ */
+import type { Processor, ProcessorContext } from '../contract.js';
+import { parseRetryAfter } from '../fetch/errors.js';
+import { checkHttpUrl, readLimited } from '../fetch/http-client.js';
+import { asObject, checkWhole, describe } from '../fetch/options.js';
+import { HttpExecutorError, HttpExecutorErrorCode } from './errors.js';
+import { describeNetworkError, ExecutorPool, type Lease } from './pool.js';
+
+export const HTTP_EXECUTORS_ENV = 'TROUPE_HTTP_EXECUTORS';
+
+export const HTTP_EXECUTOR_DEFAULTS = Object.freeze({
+  path: '/run',
+  timeoutMs: 30_000,
+  maxBytes: 10 * 1024 * 1024,
+});
+
+export interface HttpJobInput {
+  /** Sent to the executor as `input`. */
+  input?: unknown;
+  /** Base URLs; default: TROUPE_HTTP_EXECUTORS. */
+  executors?: string[];
+  /** Where jobs are POSTed, below each base URL. */
+  path?: string;
+  /** Time for the executor to answer the POST. */
+  timeoutMs?: number;
+  /** Largest answer accepted. */
+  maxBytes?: number;
+}
+
+/**
+ * One pool per thread, kept across jobs: executor health is what earlier jobs learnt, and a
+ * pool rebuilt per job would re-check every executor and forget its back-off. Worker threads
+ * have their own module state, so each thread balances its own jobs.
+ */
+let threadPool: ExecutorPool | undefined;
+
+export function validateHttp(input: unknown): string | undefined {
+  const data = asObject('http', input, '{ "input": { ... }, "executors": ["http://10.0.0.5:8080"] }');
+  if (typeof data === 'string') return data;
+  if (data.executors !== undefined) {
+    if (!Array.isArray(data.executors) || data.executors.length === 0) {
+      return `http: data.executors must be a non-empty array of base URLs when given, got ${describe(data.executors)}`;
+    }
+    for (let i = 0; i < data.executors.length; i++) {
+      const problem = checkHttpUrl(data.executors[i], `http: data.executors[${i}]`);
+      if (problem) return problem;
+    }
+  }
+  if (data.path !== undefined && (typeof data.path !== 'string' || !data.path.startsWith('/'))) {
+    return `http: data.path must be a path starting with "/", like "/run", got ${describe(data.path)}`;
+  }
+  return checkWhole('http', data, 'timeoutMs', 1, 3_600_000) ?? checkWhole('http', data, 'maxBytes', 0, 1024 * 1024 * 1024);
+}
+
+/** The executors for a job: its own list, else the deployment's. */
+export function executorsFor(input: HttpJobInput, env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromJob = input.executors;
+  const raw = fromJob ?? (env[HTTP_EXECUTORS_ENV] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (raw.length === 0) {
+    throw new HttpExecutorError(
+      HttpExecutorErrorCode.NoExecutors,
+      `http: no executors configured; set ${HTTP_EXECUTORS_ENV}=http://host:port,... for the supervisor, or give data.executors in the job`,
+      { unrecoverable: true },
+    );
+  }
+  if (!fromJob) {
+    raw.forEach((url, i) => {
+      const problem = checkHttpUrl(url, `${HTTP_EXECUTORS_ENV} entry ${i + 1}`);
+      if (problem) throw new HttpExecutorError(HttpExecutorErrorCode.BadConfig, `http: ${problem}; fix the supervisor's environment`, { unrecoverable: true });
+    });
+  }
+  return [...new Set(raw.map((url) => url.replace(/\/+$/, '')))];
+}
+
+function isRefused(err: unknown): boolean {
+  return describeNetworkError(err) === 'ECONNREFUSED';
+}
+
+async function post(lease: Lease, input: HttpJobInput, ctx: ProcessorContext): Promise<unknown> {
+  const path = input.path ?? HTTP_EXECUTOR_DEFAULTS.path;
+  const timeoutMs = input.timeoutMs ?? HTTP_EXECUTOR_DEFAULTS.timeoutMs;
+  const url = `${lease.base}${path}`;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const body = JSON.stringify({ jobId: ctx.jobId, queue: ctx.queue, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, input: input.input ?? null });
+  let response: Response;
+  let answer: Buffer;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-troupe-job-id': ctx.jobId },
+      body,
+      signal: AbortSignal.any([ctx.signal, timeout]),
+      redirect: 'error',
+    });
+    answer = await readLimited(response, url, input.maxBytes ?? HTTP_EXECUTOR_DEFAULTS.maxBytes);
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (timeout.aborted) {
+      lease.markDown(`POST ${path} did not answer within ${timeoutMs} ms`);
+      throw new HttpExecutorError(HttpExecutorErrorCode.Timeout, `http: executor ${lease.base} did not answer POST ${path} within ${timeoutMs} ms; the job is retried per its back-off policy (raise data.timeoutMs if jobs are this long)`, {
+        unrecoverable: false,
+        executor: lease.base,
+      });
+    }
+    if ((err as { code?: unknown }).code === 'FETCH_TOO_LARGE') throw err;
+    if (isRefused(err)) throw err;
+    lease.markDown(`POST ${path} failed (${describeNetworkError(err)})`);
+    throw new HttpExecutorError(HttpExecutorErrorCode.Network, `http: POST ${url} failed (${describeNetworkError(err)}); the executor may have died mid-job, the job is retried per its back-off policy`, {
+      unrecoverable: false,
+      executor: lease.base,
+      cause: err,
+    });
+  }
+  const text = answer.toString('utf8');
+  if (response.status < 200 || response.status > 299) {
+    const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
+    const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+    const said = text.length > 500 ? `${text.slice(0, 500)}...` : text;
+    throw new HttpExecutorError(
+      retryable ? HttpExecutorErrorCode.Failed : HttpExecutorErrorCode.Rejected,
+      `http: executor ${lease.base} answered ${response.status} to POST ${path}: ${said || '(empty body)'}` +
+        (retryable ? '; the job is retried per its back-off policy' : '; the executor refused this job, so it is not retried'),
+      { unrecoverable: !retryable, executor: lease.base, status: response.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+    );
+  }
+  if (text.trim() === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpExecutorError(HttpExecutorErrorCode.BadAnswer, `http: executor ${lease.base} answered ${response.status} with a body that is not JSON (${(err as Error).message}); fix the executor`, {
+      unrecoverable: false,
+      executor: lease.base,
+      status: response.status,
+    });
+  }
+}
+
+export const httpExecutor: Processor<HttpJobInput, unknown> = {
+  name: 'http',
+  description: `{ input, executors?, path?, timeoutMs? }: POSTs the job to a healthy HTTP executor (${HTTP_EXECUTORS_ENV}) and returns its JSON answer`,
+  validate: validateHttp,
+  async run(input, ctx) {
+    const bases = executorsFor(input);
+    threadPool ??= new ExecutorPool();
+    // An executor that refused the connection never saw the job, so another may take it at once.
+    const refused = new Set<string>();
+    for (;;) {
+      const lease = await threadPool.acquire(bases, refused, ctx.signal);
+      if ('problems' in lease) {
+        throw new HttpExecutorError(
+          HttpExecutorErrorCode.NoHealthyExecutor,
+          `http: no healthy executor among ${bases.length} (${lease.problems.join('; ')}${[...refused].map((b) => `; ${b}: refused the connection`).join('')}); ` +
+            'the job is retried per its back-off policy',
+          { unrecoverable: false },
+        );
+      }
+      try {
+        return await post(lease, input, ctx);
+      } catch (err) {
+        if (!isRefused(err) || ctx.signal.aborted) throw err;
+        lease.markDown(`POST refused the connection`);
+        refused.add(lease.base);
+        ctx.log.warn('executor refused the connection; trying another', { executor: lease.base });
+      } finally {
+        lease.release();
+      }
+    }
+  },
+};

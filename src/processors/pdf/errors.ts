@@ -1,0 +1,28 @@
+/**
+ * Errors of the `pdf` processor. Every one is about the document itself, so none of them can be
+ * fixed by running the job again: they are unrecoverable and the job goes to the dead-letter
+ * queue with the reason. (Trouble fetching a URL is a FetchError, and retryable where it should be.)
+ */
+export const PdfErrorCode = {
+  NotPdf: 'PDF_NOT_A_PDF',
+  Truncated: 'PDF_TRUNCATED',
+  Corrupt: 'PDF_CORRUPT',
+  PasswordRequired: 'PDF_PASSWORD_REQUIRED',
+  PasswordIncorrect: 'PDF_PASSWORD_INCORRECT',
+  TooLarge: 'PDF_TOO_LARGE',
+  TooManyPages: 'PDF_TOO_MANY_PAGES',
+  NoPages: 'PDF_NO_PAGES',
+  PageRange: 'PDF_PAGE_RANGE',
+} as const;
+export type PdfErrorCode = (typeof PdfErrorCode)[keyof typeof PdfErrorCode];
+
+export class PdfError extends Error {
+  override name = 'PdfError';
+  readonly code: PdfErrorCode;
+  readonly unrecoverable = true;
+
+  constructor(code: PdfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
