@@ -6,10 +6,12 @@
  */
 import type { Processor, ProcessorContext } from '../contract.js';
 import { parseRetryAfter } from '../fetch/errors.js';
-import { checkHttpUrl, readLimited } from '../fetch/http-client.js';
+import { FetchError } from '../fetch/errors.js';
+import { checkHttpUrl } from '../fetch/http-client.js';
 import { asObject, checkWhole, describe } from '../fetch/options.js';
 import { HttpExecutorError, HttpExecutorErrorCode } from './errors.js';
 import { describeNetworkError, ExecutorPool, type Lease } from './pool.js';
+import { postJson, type PostAnswer } from './post.js';
 
 export const HTTP_EXECUTORS_ENV = 'TROUPE_HTTP_EXECUTORS';
 
@@ -87,17 +89,9 @@ async function post(lease: Lease, input: HttpJobInput, ctx: ProcessorContext): P
   const url = `${lease.base}${path}`;
   const timeout = AbortSignal.timeout(timeoutMs);
   const body = JSON.stringify({ jobId: ctx.jobId, queue: ctx.queue, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, input: input.input ?? null });
-  let response: Response;
-  let answer: Buffer;
+  let answer: PostAnswer;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-troupe-job-id': ctx.jobId },
-      body,
-      signal: AbortSignal.any([ctx.signal, timeout]),
-      redirect: 'error',
-    });
-    answer = await readLimited(response, url, input.maxBytes ?? HTTP_EXECUTOR_DEFAULTS.maxBytes);
+    answer = await postJson(url, body, { accept: 'application/json', 'x-troupe-job-id': ctx.jobId }, AbortSignal.any([ctx.signal, timeout]), input.maxBytes ?? HTTP_EXECUTOR_DEFAULTS.maxBytes);
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (timeout.aborted) {
@@ -107,8 +101,7 @@ async function post(lease: Lease, input: HttpJobInput, ctx: ProcessorContext): P
         executor: lease.base,
       });
     }
-    if ((err as { code?: unknown }).code === 'FETCH_TOO_LARGE') throw err;
-    if (isRefused(err)) throw err;
+    if (err instanceof FetchError || isRefused(err)) throw err;
     lease.markDown(`POST ${path} failed (${describeNetworkError(err)})`);
     throw new HttpExecutorError(HttpExecutorErrorCode.Network, `http: POST ${url} failed (${describeNetworkError(err)}); the executor may have died mid-job, the job is retried per its back-off policy`, {
       unrecoverable: false,
@@ -116,10 +109,11 @@ async function post(lease: Lease, input: HttpJobInput, ctx: ProcessorContext): P
       cause: err,
     });
   }
-  const text = answer.toString('utf8');
+  const response = { status: answer.status, retryAfter: typeof answer.headers['retry-after'] === 'string' ? answer.headers['retry-after'] : null };
+  const text = answer.body.toString('utf8');
   if (response.status < 200 || response.status > 299) {
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+    const retryAfterMs = retryable ? parseRetryAfter(response.retryAfter) : undefined;
     const said = text.length > 500 ? `${text.slice(0, 500)}...` : text;
     throw new HttpExecutorError(
       retryable ? HttpExecutorErrorCode.Failed : HttpExecutorErrorCode.Rejected,

@@ -9,6 +9,8 @@
  * exists to prefer healthy peers, and with none left it would only fail a job (and spend one
  * of its attempts) on an executor that may have come back a moment ago.
  */
+import { healthy } from './post.js';
+
 export interface ExecutorPoolOptions {
   healthTimeoutMs: number;
   /** How long a good health answer is trusted; 0 checks before every job. */
@@ -120,10 +122,9 @@ export class ExecutorPool {
     const timeout = AbortSignal.timeout(this.options.healthTimeoutMs);
     const url = `${base}/health`;
     try {
-      const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      await response.arrayBuffer();
-      if (response.ok) return this.up(base);
-      this.down(base, `GET /health answered ${response.status}`);
+      const answer = await healthy(url, signal ? AbortSignal.any([signal, timeout]) : timeout);
+      if (answer.ok) return this.up(base);
+      this.down(base, `GET /health answered ${answer.status}`);
     } catch (err) {
       if (signal?.aborted) return;
       const why = timeout.aborted ? `GET /health did not answer within ${this.options.healthTimeoutMs} ms` : `GET /health failed (${describeNetworkError(err)})`;
