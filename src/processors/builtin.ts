@@ -9,6 +9,7 @@ import { crawlProcessor } from './fetch/crawl.js';
 import { fetchProcessor } from './fetch/fetch.js';
 import { httpExecutor } from './http-executor/index.js';
 import { pdf } from './pdf/index.js';
+import { wasm } from './wasm/processor.js';
 
 /** Longest sleep, cpu or fail delay accepted: an hour, so a typo cannot park a thread for days. */
 export const MAX_BUILTIN_MS = 3_600_000;
@@ -191,4 +192,4 @@ export const fail: Processor<FailInput, never> = {
   },
 };
 
-export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail, pdf, fetchProcessor, crawlProcessor, httpExecutor] as Processor[]);
+export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail, pdf, wasm, fetchProcessor, crawlProcessor, httpExecutor] as Processor[]);

@@ -41,6 +41,12 @@ export interface Processor<I = unknown, O = unknown> {
   run(input: I, ctx: ProcessorContext): O | Promise<O>;
   /** Default time limit per run when the job sets none. */
   timeoutMs?: number;
+  /**
+   * Memory cap in MiB. Enforced for WebAssembly processors (`wasm`, wasmProcessor()), as the
+   * maximum of the module's memory. For a JS processor it is checked at load but not enforced:
+   * one thread pool has one heap limit, so --max-memory-mb caps every thread (docs/plugins.md).
+   */
+  maxMemoryMb?: number;
   /** Throw (or return a message) to reject bad input: the job goes dead without retries. */
   validate?(input: unknown): void | string | undefined;
   /** Free-form description shown by `troupe processors`. */

@@ -150,6 +150,13 @@ export function checkPluginExport(spec: string, mod: Record<string, unknown>): P
       `${label}: timeoutMs must be a whole number of milliseconds (0 = none), got ${JSON.stringify(timeoutMs)}`,
     );
   }
+  const maxMemoryMb = candidate.maxMemoryMb;
+  if (maxMemoryMb !== undefined && (typeof maxMemoryMb !== 'number' || !Number.isInteger(maxMemoryMb) || maxMemoryMb < 1)) {
+    throw new PluginError(
+      PluginErrorCode.Invalid,
+      `${label}: maxMemoryMb must be a whole number of MiB (at least 1), got ${JSON.stringify(maxMemoryMb)}`,
+    );
+  }
   if (candidate.validate !== undefined && typeof candidate.validate !== 'function') {
     throw new PluginError(
       PluginErrorCode.Invalid,
