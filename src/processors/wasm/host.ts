@@ -96,10 +96,15 @@ function trapError(err: Error, memory: WasmMemory, options: RunOptions, capPages
     );
   }
   const what = err instanceof RangeError ? 'overflowed its stack' : 'trapped';
+  // One allocation larger than what is left of the cap fails with little memory in use, so
+  // the heuristic above misses it; say so, with the way out.
+  const maybeMemory = /unreachable/i.test(err.message)
+    ? `; allocators also stop at unreachable when memory runs out: if this input needs more, give it more with ${options.raiseCapWith}`
+    : '';
   return new WasmError(
     WasmErrorCode.Trap,
     `wasm module ${options.label} ${what} (${err.name}: ${err.message}; memory ${usage}); the module has a bug or cannot handle this input, ` +
-      'so the job is not retried: fix the module or the input',
+      `so the job is not retried: fix the module or the input${maybeMemory}`,
     true,
     { cause: err },
   );
