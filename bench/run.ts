@@ -7,10 +7,11 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { queueOps } from './queue-ops.js';
+import { processors } from './processors.js';
 import { renderResultText, writeMarkdown, type Bench } from './lib/report.js';
 
 /** New benches are added here; they run in this order. */
-const BENCHES: readonly Bench[] = [queueOps];
+const BENCHES: readonly Bench[] = [queueOps, processors];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
