@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { demoCommand } from './commands/demo.js';
 import { superviseCommand } from './commands/supervise.js';
 import { ADMIN_COMMANDS } from './commands/admin.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 export async function main(args: string[]): Promise<void> {
@@ -12,6 +13,7 @@ export async function main(args: string[]): Promise<void> {
     .command(superviseCommand)
     .command(demoCommand)
     .command(ADMIN_COMMANDS)
+    .command(scheduleCommand)
     .demandCommand(1, 'Name a command; try "troupe demo" for a first run, or "troupe supervise --help".')
     .strict()
     .recommendCommands()

@@ -8,6 +8,7 @@ import { ResourceUnavailableError, RetryAfterError, UnrecoverableError, type Pro
 import { crawlProcessor } from './fetch/crawl.js';
 import { fetchProcessor } from './fetch/fetch.js';
 import { httpExecutor } from './http-executor/index.js';
+import { maintenance } from './maintenance.js';
 import { pdf } from './pdf/index.js';
 import { wasm } from './wasm/processor.js';
 
@@ -192,4 +193,4 @@ export const fail: Processor<FailInput, never> = {
   },
 };
 
-export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail, pdf, wasm, fetchProcessor, crawlProcessor, httpExecutor] as Processor[]);
+export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail, pdf, wasm, fetchProcessor, crawlProcessor, httpExecutor, maintenance] as Processor[]);

@@ -39,6 +39,20 @@ export interface SupervisorConfig {
   /** Longest a shared-resource pause may grow to. */
   maxResourcePauseMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** HTTP port for /metrics, /health, /ready, /status (0 = no HTTP endpoint). */
+  httpPort: number;
+  /** Address the HTTP endpoint binds to. */
+  httpHost: string;
+  /** Seconds between metrics log lines (0 = none). */
+  metricsInterval: number;
+  /** Alert when more than this percent of runs fail (0 = off). */
+  alertFailurePercent: number;
+  /** Alert when a processor's p99 run time passes this many ms (0 = off). */
+  alertRunTimeMs: number;
+  /** Alert when a queue has more pending jobs than this (0 = off). */
+  alertQueueDepth: number;
+  /** Alert when a queue's dead-letter set holds more jobs than this (0 = off). */
+  alertDlqSize: number;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -66,6 +80,13 @@ export function defaultConfig(): SupervisorConfig {
     shutdownTimeoutMs: 30_000,
     maxResourcePauseMs: 4 * 3_600_000,
     logLevel: 'info',
+    httpPort: 9464,
+    httpHost: '127.0.0.1',
+    metricsInterval: 60,
+    alertFailurePercent: 0,
+    alertRunTimeMs: 0,
+    alertQueueDepth: 0,
+    alertDlqSize: 0,
   };
 }
 
@@ -104,6 +125,13 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
   shutdownTimeoutMs: { kind: 'int', min: 0, max: 3_600_000, env: ['TROUPE_SHUTDOWN_TIMEOUT_MS'], help: 'how long running jobs may finish on shutdown' },
   maxResourcePauseMs: { kind: 'int', min: 1000, max: 7 * 86_400_000, env: ['TROUPE_MAX_RESOURCE_PAUSE_MS'], help: 'cap for a queue pause asked by a processor' },
   logLevel: { kind: 'level', env: ['TROUPE_LOG_LEVEL'], help: `log level: ${LEVELS.join(', ')}` },
+  httpPort: { kind: 'int', min: 0, max: 65_535, env: ['TROUPE_HTTP_PORT'], help: 'port for /metrics, /health, /ready, /status; 0 = off; a taken port is logged and skipped' },
+  httpHost: { kind: 'string', env: ['TROUPE_HTTP_HOST'], help: 'address the HTTP endpoint binds to (0.0.0.0 for every interface)' },
+  metricsInterval: { kind: 'int', min: 0, max: 86_400, env: ['TROUPE_METRICS_INTERVAL'], help: 'seconds between metrics log lines; 0 = none' },
+  alertFailurePercent: { kind: 'int', min: 0, max: 100, env: ['TROUPE_ALERT_FAILURE_PERCENT'], help: 'warn when more than this % of runs fail (last minute); 0 = off' },
+  alertRunTimeMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_ALERT_RUN_TIME_MS'], help: 'warn when a p99 run time passes this many ms; 0 = off' },
+  alertQueueDepth: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_ALERT_QUEUE_DEPTH'], help: 'warn when a queue has more pending jobs than this; 0 = off' },
+  alertDlqSize: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_ALERT_DLQ_SIZE'], help: 'warn when a dead-letter queue holds more jobs than this; 0 = off' },
 };
 
 export class ConfigError extends Error {

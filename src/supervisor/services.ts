@@ -1,4 +1,5 @@
 import type { SupervisorConfig } from './config.js';
+import { observabilityServices } from './http.js';
 import type { ServiceFactory } from './service.js';
 
 /**
@@ -8,5 +9,7 @@ import type { ServiceFactory } from './service.js';
 export function servicesFor(config: SupervisorConfig): ServiceFactory[] {
   const services: ServiceFactory[] = [];
   void config;
+  // Metrics first: the HTTP endpoint serves them, and stops (reverse order) before their last flush.
+  services.push(...observabilityServices(config));
   return services;
 }

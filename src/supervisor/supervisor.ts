@@ -82,7 +82,7 @@ export class Supervisor {
         tasksPerThread: config.tasksPerThread,
         maxMemoryMb: config.maxMemoryMb,
         idleTimeoutMs: config.idleTimeoutMs,
-        init: { plugins: processors.pluginUrls, defaultTimeoutMs: config.jobTimeoutMs },
+        init: { plugins: processors.pluginUrls, defaultTimeoutMs: config.jobTimeoutMs, redisUrl: config.redisUrl },
       },
       this.logger,
       (event) => this.onThreadEvent(event),

@@ -17,6 +17,8 @@ export interface ThreadInit {
   pluginBaseDir?: string;
   /** Default time limit when neither the job nor the processor sets one (0 = none). */
   defaultTimeoutMs: number;
+  /** The supervisor's Redis, for built-in processors that maintain it (maintenance). */
+  redisUrl?: string;
 }
 
 export interface ThreadJob {

@@ -1,0 +1,213 @@
+import { hostname } from 'node:os';
+import { Queue } from '../queue/queue.js';
+import { Alerts, type AlertTransition } from '../metrics/alerts.js';
+import { ClusterStore } from '../metrics/cluster.js';
+import { JobMetrics } from '../metrics/job-metrics.js';
+import { toMicros } from '../metrics/latency.js';
+import { LoopLag } from '../metrics/loop-lag.js';
+import { renderPrometheus } from '../metrics/prometheus.js';
+import { buildSnapshot, type MetricsSnapshot, type QueueDepth } from '../metrics/snapshot.js';
+import type { SupervisorEventMap } from './events.js';
+import type { ServiceContext, SupervisorService } from './service.js';
+
+type Listener<K extends keyof SupervisorEventMap> = (...args: SupervisorEventMap[K]) => void;
+
+/** Redis work at stop() (the last slot) gives up after this, so an outage cannot hold shutdown. */
+const FINAL_FLUSH_TIMEOUT_MS = 2000;
+
+/**
+ * Turns the supervisor's events into metrics (src/metrics) and, every heartbeat: folds rates,
+ * stores the histograms of the current minute in Redis for `troupe stats`, reads queue depths,
+ * evaluates alerts, and every --metrics-interval seconds logs one snapshot line. The listeners
+ * only record; the heartbeat work is synchronous except the Redis calls, which never overlap
+ * themselves and are never awaited by the timer, so a Redis outage cannot pile them up.
+ */
+export class MetricsService implements SupervisorService {
+  readonly name = 'metrics';
+  readonly metrics = new JobMetrics();
+  readonly depths = new Map<string, QueueDepth>();
+  depthsAt = 0;
+  readonly alerts: Alerts;
+  readonly loopLag = new LoopLag();
+  private readonly store: ClusterStore;
+  private readonly queues: Queue[];
+  private timer: NodeJS.Timeout | undefined;
+  private lastLogAt = Date.now();
+  private flushing: Promise<void> | undefined;
+  private polling: Promise<void> | undefined;
+  private storeFailing = false;
+
+  constructor(private readonly ctx: ServiceContext) {
+    const c = ctx.config;
+    this.alerts = new Alerts({ failurePercent: c.alertFailurePercent, p99RunMs: c.alertRunTimeMs, queueDepth: c.alertQueueDepth, dlqSize: c.alertDlqSize });
+    this.store = new ClusterStore(ctx.redis, ctx.id);
+    this.queues = c.queues.map((q) => new Queue(q, { connection: ctx.redis }));
+  }
+
+  private readonly onLeased: Listener<'leased'> = ({ jobs, at }) => {
+    for (const job of jobs) {
+      const s = this.metrics.series(job.queue, job.processor);
+      s.counts.leased += 1;
+      s.wait.record(toMicros(at - Math.max(job.enqueuedAt, job.dueAt)));
+    }
+  };
+
+  private readonly onRan: Listener<'ran'> = ({ job, end, runMs }) => {
+    const s = this.metrics.series(job.queue, job.processor);
+    if (end === 'timeout') s.counts.timedOut += 1;
+    // A task that died reports no run time of its own; its jobs count, without a made-up one.
+    if (runMs !== undefined) s.run.record(toMicros(runMs));
+  };
+
+  private readonly onSettled: Listener<'settled'> = ({ job, disposition, at }) => {
+    const s = this.metrics.series(job.queue, job.processor);
+    switch (disposition) {
+      case 'completed':
+        s.counts.completed += 1;
+        s.completedRate.mark();
+        s.endToEnd.record(toMicros(at - job.enqueuedAt));
+        return;
+      case 'retried':
+      case 'dead':
+        s.counts[disposition] += 1;
+        s.counts.failed += 1;
+        s.failedRate.mark();
+        return;
+      case 'lost':
+        s.counts.leaseLost += 1;
+        return;
+      case 'released':
+        s.counts.released += 1;
+        return;
+    }
+  };
+
+  private readonly onRenewed: Listener<'renewed'> = ({ queue, lagMs }) => {
+    this.metrics.queue(queue).renewalLag.record(toMicros(lagMs));
+  };
+
+  private readonly onThreadStopped: Listener<'threadStopped'> = ({ reason }) => {
+    if (reason === 'retire') this.metrics.threadsRetired += 1;
+    else this.metrics.threadRestarts += 1;
+  };
+
+  async start(): Promise<void> {
+    const { events, config } = this.ctx;
+    events.on('leased', this.onLeased);
+    events.on('ran', this.onRan);
+    events.on('settled', this.onSettled);
+    events.on('renewed', this.onRenewed);
+    events.on('threadStopped', this.onThreadStopped);
+    for (const q of config.queues) this.metrics.queue(q);
+    this.loopLag.start();
+    this.pollDepths();
+    this.timer = setInterval(() => this.tick(Date.now()), config.heartbeatMs);
+  }
+
+  async stop(): Promise<void> {
+    const { events } = this.ctx;
+    if (this.timer) clearInterval(this.timer);
+    this.loopLag.stop();
+    events.off('leased', this.onLeased);
+    events.off('ran', this.onRan);
+    events.off('settled', this.onSettled);
+    events.off('renewed', this.onRenewed);
+    events.off('threadStopped', this.onThreadStopped);
+    // Services stop after every outcome is written, so this last slot holds every job.
+    this.collect(Date.now());
+    // Handled here, not by the race: a write that fails after the timeout must not go unhandled.
+    const last = (async () => {
+      await this.flushing;
+      await this.store.flush();
+    })().then(
+      () => 'stored' as const,
+      (err: unknown) => {
+        this.ctx.logger.warn({ err }, 'storing the last metrics slot failed; `troupe stats` will miss its latest jobs');
+        return 'failed' as const;
+      },
+    );
+    const outcome = await Promise.race([last, delay(FINAL_FLUSH_TIMEOUT_MS).then(() => 'timeout' as const)]);
+    if (outcome === 'timeout') this.ctx.logger.warn({ timeoutMs: FINAL_FLUSH_TIMEOUT_MS }, 'storing the last metrics slot took too long; giving up');
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+
+  /** Percentiles, counts, rates and depths as of now (the log line, /status, alerts). */
+  snapshot(now = Date.now()): MetricsSnapshot {
+    return buildSnapshot(this.metrics, this.depths, now);
+  }
+
+  prometheus(): string {
+    const status = this.ctx.status();
+    const inFlight = { buffered: 0, running: 0, acking: 0 };
+    for (const job of status.inFlight) inFlight[job.state] += 1;
+    return renderPrometheus({
+      metrics: this.metrics,
+      depths: this.depths,
+      supervisor: { id: this.ctx.id, host: hostname(), startedAt: status.startedAt, threads: status.threads, inFlight, eventLoopLagMs: this.loopLag.lagMs },
+      alerts: this.alerts.states(),
+    });
+  }
+
+  /** One heartbeat: everything here but the Redis calls is synchronous and bounded. */
+  tick(now: number): void {
+    this.metrics.tick(now);
+    this.collect(now);
+    this.flush();
+    this.pollDepths();
+    const logDue = this.ctx.config.metricsInterval > 0 && now - this.lastLogAt >= this.ctx.config.metricsInterval * 1000;
+    if (!logDue && !this.alerts.enabled) return;
+    const snapshot = this.snapshot(now);
+    for (const t of this.alerts.evaluate(snapshot)) this.logAlert(t);
+    if (logDue) {
+      this.lastLogAt = now;
+      this.ctx.logger.info({ metrics: snapshot }, 'metrics');
+    }
+  }
+
+  /** Hands the current slot's new recordings to the store, and starts a new slot when a minute ended. */
+  private collect(now: number): void {
+    this.store.add(this.metrics.slotStart, this.metrics.encodeDirty());
+    if (this.metrics.slotEnded(now)) this.metrics.rotate(now);
+  }
+
+  private flush(): void {
+    if (this.flushing || this.store.pending === 0) return;
+    this.flushing = this.store
+      .flush()
+      .then(() => {
+        if (this.storeFailing) this.ctx.logger.info('storing metrics in Redis works again');
+        this.storeFailing = false;
+      })
+      .catch((err: unknown) => {
+        // Kept and retried with the next heartbeat; one warning per outage, not one per beat.
+        if (!this.storeFailing) this.ctx.logger.warn({ err }, 'storing metrics in Redis failed; retrying every heartbeat');
+        this.storeFailing = true;
+      })
+      .finally(() => (this.flushing = undefined));
+  }
+
+  private pollDepths(): void {
+    if (this.polling) return;
+    this.polling = Promise.all(this.queues.map(async (q) => [q.name, await q.counts()] as const))
+      .then((all) => {
+        for (const [name, c] of all) this.depths.set(name, { pending: c.pending, delayed: c.delayed, active: c.active, completed: c.completed, dead: c.dead });
+        this.depthsAt = Date.now();
+      })
+      .catch((err: unknown) => {
+        // Depths are advisory; the last known ones stay (with their time) until Redis answers.
+        this.ctx.logger.debug({ err }, 'reading queue depths failed');
+      })
+      .finally(() => (this.polling = undefined));
+  }
+
+  private logAlert(t: AlertTransition): void {
+    const fields = { alert: t.alert, queue: t.queue, ...(t.processor ? { processor: t.processor } : {}), value: t.value, threshold: t.threshold };
+    const where = t.processor ? `${t.queue}/${t.processor}` : t.queue;
+    if (t.state === 'firing') this.ctx.logger.warn(fields, `alert: ${t.description} is ${t.value} on ${where}, above ${t.threshold}`);
+    else this.ctx.logger.warn(fields, `alert cleared: ${t.description} is ${t.value} on ${where}, back at or below ${t.threshold}`);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
