@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { validateScheduleList, type Schedule } from '../scheduler/spec.js';
 
 /** Everything a supervisor is built from. One interface, one defaults constant, one validator. */
 export interface SupervisorConfig {
@@ -30,6 +31,10 @@ export interface SupervisorConfig {
   recycleHeapMb: number;
   /** Idle threads above minThreads are stopped after this long. */
   idleTimeoutMs: number;
+  /** Fire schedules from this supervisor (any number may: each fire still makes one job). */
+  scheduler: boolean;
+  /** Schedules declared in the config file, written to Redis at start (docs/scheduling.md). */
+  schedules: Schedule[];
   /** Supervisor processes to run under a director (1 = just this process). */
   processes: number;
   /** Plugin modules: file paths or npm package names. */
@@ -75,6 +80,8 @@ export function defaultConfig(): SupervisorConfig {
     maxJobsPerThread: 0,
     recycleHeapMb: 0,
     idleTimeoutMs: 30_000,
+    scheduler: true,
+    schedules: [],
     processes: 1,
     plugins: [],
     shutdownTimeoutMs: 30_000,
@@ -97,6 +104,8 @@ interface KeySpec {
   kind: Kind;
   min?: number;
   max?: number;
+  /** json kind: validates and normalises the parsed value (throws an error naming the field). */
+  check?: (value: unknown) => unknown;
   /** Environment variables, first found wins. */
   env: string[];
   help: string;
@@ -120,6 +129,8 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
   maxJobsPerThread: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_MAX_JOBS_PER_THREAD'], help: 'retire a thread after this many jobs; 0 = never' },
   recycleHeapMb: { kind: 'int', min: 0, max: 65_536, env: ['TROUPE_RECYCLE_HEAP_MB'], help: 'retire a thread whose heap stays above this; 0 = never' },
   idleTimeoutMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_IDLE_TIMEOUT_MS'], help: 'stop idle threads above --min-threads after this long' },
+  scheduler: { kind: 'boolean', env: ['TROUPE_SCHEDULER'], help: 'fire schedules from this supervisor (--no-scheduler to leave it to others); each fire makes one job' },
+  schedules: { kind: 'json', env: ['TROUPE_SCHEDULES'], help: 'schedules as a JSON list, usually in the config file (docs/scheduling.md)', check: validateScheduleList },
   processes: { kind: 'int', min: 1, max: 256, env: ['TROUPE_PROCESSES'], help: 'supervisor processes to run under a director' },
   plugins: { kind: 'list', env: ['TROUPE_PLUGINS'], help: 'plugin modules (path or package), repeatable' },
   shutdownTimeoutMs: { kind: 'int', min: 0, max: 3_600_000, env: ['TROUPE_SHUTDOWN_TIMEOUT_MS'], help: 'how long running jobs may finish on shutdown' },
@@ -184,11 +195,20 @@ function coerce(key: ConfigKey, raw: unknown, where: string): unknown {
       return fail('must be true or false');
     case 'json': {
       // Structured settings (lists of objects): JSON text in flags and env, JSON as is in the file.
-      if (typeof raw !== 'string') return raw;
+      let value = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = JSON.parse(raw) as unknown;
+        } catch (err) {
+          return fail(`must be JSON (${err instanceof Error ? err.message : String(err)})`);
+        }
+      }
+      if (!spec.check) return value;
       try {
-        return JSON.parse(raw) as unknown;
+        return spec.check(value);
       } catch (err) {
-        return fail(`must be JSON (${err instanceof Error ? err.message : String(err)})`);
+        // The checker's message already names the field path (schedules[2].cron.minute).
+        throw new ConfigError(`${err instanceof Error ? err.message : String(err)} (from ${where})`);
       }
     }
   }

@@ -1,6 +1,7 @@
 import type { SupervisorConfig } from './config.js';
 import { observabilityServices } from './http.js';
 import type { ServiceFactory } from './service.js';
+import { schedulerServices } from '../scheduler/service.js';
 
 /**
  * The services a supervisor runs for a configuration, in start order. Each entry decides from
@@ -11,5 +12,6 @@ export function servicesFor(config: SupervisorConfig): ServiceFactory[] {
   void config;
   // Metrics first: the HTTP endpoint serves them, and stops (reverse order) before their last flush.
   services.push(...observabilityServices(config));
+  services.push(...schedulerServices(config));
   return services;
 }
