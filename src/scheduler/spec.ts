@@ -84,7 +84,8 @@ export function everyMinute(): string {
 
 /** Every hour at `minute` past. */
 export function hourlyAt(minute: number, field = 'hourly'): string {
-  if (!Number.isInteger(minute) || minute < 0 || minute > 59) fail(field, `must be the minute past each hour, a whole number from 0 to 59, got ${JSON.stringify(minute)}`);
+  // String(), not JSON: a flag that is not a number arrives as NaN, which JSON would print as null.
+  if (!Number.isInteger(minute) || minute < 0 || minute > 59) fail(field, `must be the minute past each hour, a whole number from 0 to 59, got ${typeof minute === 'string' ? JSON.stringify(minute) : String(minute)}`);
   return `${minute} * * * *`;
 }
 
