@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { configFromArgs, flagName } from '../src/cli/config-args.js';
 import { CONFIG_KEYS, defaultConfig, type ConfigKey } from '../src/supervisor/config.js';
+import { childHttpPort } from '../src/supervisor/director.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'troupe-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,4 +80,11 @@ describe('validation names the key, the accepted range and where the value came 
   test('a missing config file is named', () => {
     assert.throws(() => configFromArgs({ config: join(dir, 'nope.json') }, {}), /config: cannot read .*nope\.json/);
   });
+});
+
+test('a director child serves HTTP on the configured port shifted by its slot; 0 stays off', () => {
+  assert.equal(childHttpPort(9464, '1'), 9464);
+  assert.equal(childHttpPort(9464, '3'), 9466);
+  assert.equal(childHttpPort(0, '3'), 0);
+  assert.equal(childHttpPort(9464, undefined), 9464);
 });

@@ -3,8 +3,15 @@ import type { SupervisorConfig } from './config.js';
 import { resolveRedis } from './local-redis.js';
 import type { Logger } from './logger.js';
 
-/** Set on the children a director starts, so they run one supervisor each. */
+/** Set on the children a director starts (to their slot number, from 1), so they run one supervisor each. */
 export const DIRECTOR_CHILD_ENV = 'TROUPE_DIRECTOR_CHILD';
+
+/** A child's HTTP port: the configured one shifted by its slot, so N children do not collide. */
+export function childHttpPort(httpPort: number, childEnv: string | undefined): number {
+  const slot = Number(childEnv) - 1;
+  if (httpPort === 0 || !Number.isInteger(slot) || slot < 0) return httpPort;
+  return httpPort + slot;
+}
 const REDIS_URL_ENV = 'TROUPE_REDIS_URL';
 
 const FIRST_RESTART_DELAY_MS = 1000;
@@ -28,7 +35,8 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
     const startedAt = Date.now();
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
       stdio: 'inherit',
-      env: { ...process.env, [DIRECTOR_CHILD_ENV]: '1', [REDIS_URL_ENV]: redis.url },
+      // The slot (0..N-1) tells each child which HTTP port is its own (httpPort + slot).
+      env: { ...process.env, [DIRECTOR_CHILD_ENV]: String(slot + 1), [REDIS_URL_ENV]: redis.url },
     });
     children.set(slot, child);
     log.info({ slot, pid: child.pid }, 'supervisor process started');

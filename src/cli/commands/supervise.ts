@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { configFromArgs, withConfigFlags } from '../config-args.js';
 import { EXIT_OK, EXIT_RUNTIME } from '../exit.js';
 import type { SupervisorConfig } from '../../supervisor/config.js';
-import { DIRECTOR_CHILD_ENV, runDirector } from '../../supervisor/director.js';
+import { childHttpPort, DIRECTOR_CHILD_ENV, runDirector } from '../../supervisor/director.js';
 import { resolveRedis } from '../../supervisor/local-redis.js';
 import { createLogger, type Logger } from '../../supervisor/logger.js';
 import { loadProcessorTable } from '../../supervisor/processor-table.js';
@@ -67,7 +67,10 @@ export const superviseCommand: CommandModule<object, SuperviseArgs> = {
     const logger = createLogger(config.logLevel);
     const redisGiven = sources.redisUrl !== 'default';
     // A director's child runs one supervisor, against the Redis the director chose.
-    if (process.env[DIRECTOR_CHILD_ENV]) config.processes = 1;
+    if (process.env[DIRECTOR_CHILD_ENV]) {
+      config.processes = 1;
+      config.httpPort = childHttpPort(config.httpPort, process.env[DIRECTOR_CHILD_ENV]);
+    }
     process.exitCode = config.processes > 1 ? await runDirector(config, redisGiven, logger) : await runSupervisor(config, redisGiven, logger);
   },
 };
