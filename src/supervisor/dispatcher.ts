@@ -126,14 +126,17 @@ export class Dispatcher {
   /** Renewal found these leases gone: drop buffered ones; running ones finish and are refused. */
   markLost(queue: string, ids: readonly string[]): void {
     const byId = this.held.get(queue);
+    const dropped = new Set<HeldJob>();
     for (const id of ids) {
       const held = byId?.get(id);
       if (!held) continue;
       held.lost = true;
-      if (held.state === 'buffered') {
-        this.buffer = this.buffer.filter((h) => h !== held);
-        this.settle(held);
-      }
+      if (held.state === 'buffered') dropped.add(held);
+    }
+    if (dropped.size > 0) {
+      // One pass over the buffer, however many leases were lost.
+      this.buffer = this.buffer.filter((h) => !dropped.has(h));
+      for (const held of dropped) this.settle(held);
     }
     this.deps.stats.leaseLost += ids.length;
   }
