@@ -3,29 +3,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { nextFire } from '../src/scheduler/next-fire.js';
 import { fireRule } from '../src/scheduler/spec.js';
-import { freePort, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
+import { freePort } from './helpers/redis-server.js';
 import { eventually, runCli, SupervisorProcess } from './helpers/supervisor-process.js';
+import { usePrivateRedis } from './helpers/fixture.js';
 
-let redis: PrivateRedis;
-let client: Redis;
+const fx = usePrivateRedis();
 let dir: string;
-const cleanup: Array<() => Promise<void> | void> = [];
-before(async () => {
-  redis = await startPrivateRedis();
-  client = new Redis(redis.url);
+before(() => {
   dir = mkdtempSync(join(tmpdir(), 'troupe-schedule-'));
 });
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  client.disconnect();
-  await redis.destroy();
+after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const troupe = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { TROUPE_REDIS_URL: redis.url, TROUPE_HTTP_PORT: '0', ...env });
+const troupe = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { TROUPE_REDIS_URL: fx.redis.url, TROUPE_HTTP_PORT: '0', ...env });
 const add = ['schedule', 'add'];
 
 describe('troupe schedule', () => {
@@ -90,7 +83,7 @@ describe('troupe schedule', () => {
     const missing = await troupe([...add, 'bad', '--cron', '* * * * *']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /schedule add needs --queue and --processor/);
-    assert.equal(await client.exists('troupe:{schedules}:schedule:bad'), 0);
+    assert.equal(await fx.client.exists('troupe:{schedules}:schedule:bad'), 0);
   });
 
   test('runtime errors exit 1: unknown schedule, a different one already there, no Redis', async () => {
@@ -112,11 +105,11 @@ describe('troupe schedule', () => {
 
 describe('schedules from the config file', () => {
   test('a supervisor writes them at start (and the built-in maintenance schedule); --no-scheduler writes nothing', async () => {
-    await client.flushall();
-    const off = new SupervisorProcess(['--queues', 'cfg', '--threads', '1', '--no-scheduler'], { TROUPE_REDIS_URL: redis.url, TROUPE_HTTP_PORT: '0' });
-    cleanup.push(() => off.kill());
+    await fx.client.flushall();
+    const off = new SupervisorProcess(['--queues', 'cfg', '--threads', '1', '--no-scheduler'], { TROUPE_REDIS_URL: fx.redis.url, TROUPE_HTTP_PORT: '0' });
+    fx.cleanup(() => off.kill());
     await off.started();
-    assert.deepEqual(await client.keys('troupe:{schedules}:*'), []);
+    assert.deepEqual(await fx.client.keys('troupe:{schedules}:*'), []);
     off.child.kill('SIGTERM');
     assert.equal(await off.exited, 0);
 
@@ -125,8 +118,8 @@ describe('schedules from the config file', () => {
       queues: ['cfg'],
       schedules: [{ name: 'weekly-report', weekly: 'mon 09:00', timezone: 'Europe/Berlin', queue: 'cfg', processor: 'echo', data: { report: true } }],
     }));
-    const s = new SupervisorProcess(['--config', file, '--threads', '1'], { TROUPE_REDIS_URL: redis.url, TROUPE_HTTP_PORT: '0' });
-    cleanup.push(() => s.kill());
+    const s = new SupervisorProcess(['--config', file, '--threads', '1'], { TROUPE_REDIS_URL: fx.redis.url, TROUPE_HTTP_PORT: '0' });
+    fx.cleanup(() => s.kill());
     await s.started();
     await s.waitForLog((l) => l.msg === 'schedule created from config' && l.schedule === 'weekly-report');
     const listed = await eventually(async () => {

@@ -4,34 +4,26 @@
  * one job, ids are unique, and no second in between is missing.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Queue } from '../src/index.js';
 import { JOB_STATES } from '../src/queue/keys.js';
-import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { eventually, runCli, SupervisorProcess } from './helpers/supervisor-process.js';
+import { usePrivateRedis } from './helpers/fixture.js';
 
-let redis: PrivateRedis;
-const cleanup: Array<() => Promise<void> | void> = [];
-before(async () => {
-  redis = await startPrivateRedis();
-});
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  await redis.destroy();
-});
+const fx = usePrivateRedis();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('three supervisors and a per-second schedule for 10 s: exactly one job per second', async (t) => {
-  const env = { TROUPE_REDIS_URL: redis.url, TROUPE_HTTP_PORT: '0' };
+  const env = { TROUPE_REDIS_URL: fx.redis.url, TROUPE_HTTP_PORT: '0' };
   const supervisors = Array.from({ length: 3 }, () => {
     const s = new SupervisorProcess(['--queues', 'ticks', '--threads', '1'], { ...env, TROUPE_LOG_LEVEL: 'debug' });
-    cleanup.push(() => s.kill());
+    fx.cleanup(() => s.kill());
     return s;
   });
   await Promise.all(supervisors.map((s) => s.started()));
-  const queue = new Queue('ticks', { connection: redis.url });
-  cleanup.push(() => queue.close());
+  const queue = new Queue('ticks', { connection: fx.redis.url });
+  fx.cleanup(() => queue.close());
 
   const added = await runCli(['schedule', 'add', 'ticks', '--cron', '* * * * * *', '--queue', 'ticks', '--processor', 'noop'], env);
   assert.equal(added.code, 0, added.stderr);

@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { test } from 'node:test';
 import { Queue, QueueConsumer } from '../src/index.js';
 import { maintenance, registryEntryKey, REGISTRY_INDEX_KEY, runMaintenance } from '../src/processors/maintenance.js';
 import { REGISTRY_KEY, supervisorKey } from '../src/supervisor/registry.js';
-import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { SupervisorProcess } from './helpers/supervisor-process.js';
+import { usePrivateRedis } from './helpers/fixture.js';
 
-let redis: PrivateRedis;
-let client: Redis;
-const cleanup: Array<() => Promise<void> | void> = [];
-before(async () => {
-  redis = await startPrivateRedis();
-  client = new Redis(redis.url);
-});
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  client.disconnect();
-  await redis.destroy();
-});
+const fx = usePrivateRedis();
 
 function clients(name: string) {
-  const queue = new Queue(name, { connection: redis.url });
-  const consumer = new QueueConsumer(name, { connection: redis.url });
-  cleanup.push(() => queue.close(), () => consumer.close());
+  const queue = new Queue(name, { connection: fx.redis.url });
+  const consumer = new QueueConsumer(name, { connection: fx.redis.url });
+  fx.cleanup(() => queue.close(), () => consumer.close());
   return { queue, consumer };
 }
 
@@ -61,34 +49,34 @@ test('maintenance removes finished jobs past their retention, stale dedupe entri
   await m.queue.enqueue('noop', null, { jobId: 'waiting', dedupeKey: 'in-flight' });
   // What nothing else would remove: an index entry without its job, a cached result whose TTL
   // was lost, an in-flight marker for a job that is gone.
-  await client.zadd('troupe:{maint}:completed', Date.now(), 'ghost');
-  await client.persist('troupe:{maint}:dedupe:lost-ttl');
-  await client.hset('troupe:{maint}:dedupe:orphan', 'jobId', 'vanished');
+  await fx.client.zadd('troupe:{maint}:completed', Date.now(), 'ghost');
+  await fx.client.persist('troupe:{maint}:dedupe:lost-ttl');
+  await fx.client.hset('troupe:{maint}:dedupe:orphan', 'jobId', 'vanished');
   const now = Date.now();
-  await client.zadd(REGISTRY_INDEX_KEY, now - 2 * 3_600_000, 'gone:1:aa', now, 'alive:2:bb', now, 'expired:3:cc');
-  await client.hset(registryEntryKey('gone:1:aa'), 'id', 'gone:1:aa', 'heartbeatAt', now - 2 * 3_600_000);
-  await client.hset(registryEntryKey('alive:2:bb'), 'id', 'alive:2:bb', 'heartbeatAt', now);
+  await fx.client.zadd(REGISTRY_INDEX_KEY, now - 2 * 3_600_000, 'gone:1:aa', now, 'alive:2:bb', now, 'expired:3:cc');
+  await fx.client.hset(registryEntryKey('gone:1:aa'), 'id', 'gone:1:aa', 'heartbeatAt', now - 2 * 3_600_000);
+  await fx.client.hset(registryEntryKey('alive:2:bb'), 'id', 'alive:2:bb', 'heartbeatAt', now);
 
   const later = now + 2 * 60_000;
   const expected = { completed: 4, dead: 1, dedupe: 2 };
-  const dry = await runMaintenance(client, { dryRun: true }, { now: later });
+  const dry = await runMaintenance(fx.client, { dryRun: true }, { now: later });
   assert.deepEqual(dry.queues, { maint: expected });
   assert.equal(dry.supervisors, 2);
   assert.equal(dry.removed, 9);
   assert.equal(dry.dryRun, true);
-  assert.equal(await client.zcard('troupe:{maint}:completed'), 8, 'a dry run removes nothing');
+  assert.equal(await fx.client.zcard('troupe:{maint}:completed'), 8, 'a dry run removes nothing');
 
-  const report = await runMaintenance(client, {}, { now: later });
+  const report = await runMaintenance(fx.client, {}, { now: later });
   assert.deepEqual({ ...report, tookMs: 0 }, { queues: { maint: expected }, supervisors: 2, removed: 9, dryRun: false, tookMs: 0 });
-  assert.deepEqual((await client.zrange('troupe:{maint}:completed', '0', '-1')).sort(), ['cached', 'cached-ok', 'kept-1', 'kept-2']);
-  assert.equal(await client.exists('troupe:{maint}:job:old-1'), 0);
+  assert.deepEqual((await fx.client.zrange('troupe:{maint}:completed', '0', '-1')).sort(), ['cached', 'cached-ok', 'kept-1', 'kept-2']);
+  assert.equal(await fx.client.exists('troupe:{maint}:job:old-1'), 0);
   assert.deepEqual((await m.queue.listJobs('dead')).map((j) => j.id), ['dead-kept']);
-  assert.equal(await client.exists('troupe:{maint}:dedupe:lost-ttl', 'troupe:{maint}:dedupe:orphan'), 0);
-  assert.equal(await client.exists('troupe:{maint}:dedupe:with-ttl', 'troupe:{maint}:dedupe:in-flight'), 2);
-  assert.deepEqual(await client.zrange(REGISTRY_INDEX_KEY, '0', '-1'), ['alive:2:bb']);
-  assert.equal(await client.exists(registryEntryKey('gone:1:aa')), 0);
+  assert.equal(await fx.client.exists('troupe:{maint}:dedupe:lost-ttl', 'troupe:{maint}:dedupe:orphan'), 0);
+  assert.equal(await fx.client.exists('troupe:{maint}:dedupe:with-ttl', 'troupe:{maint}:dedupe:in-flight'), 2);
+  assert.deepEqual(await fx.client.zrange(REGISTRY_INDEX_KEY, '0', '-1'), ['alive:2:bb']);
+  assert.equal(await fx.client.exists(registryEntryKey('gone:1:aa')), 0);
 
-  const again = await runMaintenance(client, {}, { now: later });
+  const again = await runMaintenance(fx.client, {}, { now: later });
   assert.deepEqual([again.removed, again.queues], [0, {}], 'a second run finds nothing');
 });
 
@@ -111,8 +99,8 @@ test('the processor checks its input', () => {
 });
 
 test('a maintenance job runs on a supervisor\'s thread with the supervisor\'s Redis and returns its report', async () => {
-  const s = new SupervisorProcess(['--queues', 'maint-run', '--threads', '1', '--no-scheduler'], { TROUPE_REDIS_URL: redis.url, TROUPE_HTTP_PORT: '0' });
-  cleanup.push(() => s.kill());
+  const s = new SupervisorProcess(['--queues', 'maint-run', '--threads', '1', '--no-scheduler'], { TROUPE_REDIS_URL: fx.redis.url, TROUPE_HTTP_PORT: '0' });
+  fx.cleanup(() => s.kill());
   await s.started();
   const { queue } = clients('maint-run');
   const { id } = await queue.enqueue('maintenance', { dryRun: true, queues: ['maint-run'] });

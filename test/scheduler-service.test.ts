@@ -4,40 +4,29 @@
  * gone at once), missed fires follow their policy, and a fire whose claimer died is recovered.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Queue, QueueConsumer } from '../src/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { fireJobId, validateSchedule, type Schedule } from '../src/scheduler/spec.js';
 import { ScheduleStore } from '../src/scheduler/store.js';
 import { createLogger } from '../src/supervisor/logger.js';
-import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { eventually } from './helpers/supervisor-process.js';
+import { usePrivateRedis } from './helpers/fixture.js';
 
-let redis: PrivateRedis;
-let client: Redis;
-const cleanup: Array<() => Promise<void> | void> = [];
-before(async () => {
-  redis = await startPrivateRedis();
-  client = new Redis(redis.url);
-});
-after(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  client.disconnect();
-  await redis.destroy();
-});
+const fx = usePrivateRedis();
 beforeEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  await client.flushall();
+  await fx.runCleanup();
+  await fx.client.flushall();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger('silent');
 
 function scheduler(name: string, options: { skewMs?: number; pollMs?: number } = {}): Scheduler {
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const connection = new Redis(fx.redis.url, { maxRetriesPerRequest: null });
   const s = new Scheduler({ connection, owner: name, logger, pollMs: options.pollMs ?? 200, clock: () => Date.now() + (options.skewMs ?? 0) });
-  cleanup.push(async () => {
+  fx.cleanup(async () => {
     await s.stop();
     connection.disconnect();
   });
@@ -45,8 +34,8 @@ function scheduler(name: string, options: { skewMs?: number; pollMs?: number } =
 }
 
 function open(name: string): Queue {
-  const q = new Queue(name, { connection: redis.url });
-  cleanup.push(() => q.close());
+  const q = new Queue(name, { connection: fx.redis.url });
+  fx.cleanup(() => q.close());
   return q;
 }
 
@@ -59,7 +48,7 @@ async function pendingIds(queue: Queue): Promise<string[]> {
 }
 
 test('schedules added, paused, resumed, changed and removed at run time reach every scheduler without a restart', async () => {
-  const store = new ScheduleStore(client);
+  const store = new ScheduleStore(fx.client);
   const queue = open('live');
   const a = scheduler('a');
   const b = scheduler('b');
@@ -95,9 +84,9 @@ test('schedules added, paused, resumed, changed and removed at run time reach ev
 });
 
 test('three schedulers with skewed clocks (+1.5 s, 0, -1.5 s): one job per fire, even when each job is gone as soon as it finishes', async () => {
-  const store = new ScheduleStore(client);
-  const consumer = new QueueConsumer('skewed', { connection: redis.url });
-  cleanup.push(() => consumer.close());
+  const store = new ScheduleStore(fx.client);
+  const consumer = new QueueConsumer('skewed', { connection: fx.redis.url });
+  fx.cleanup(() => consumer.close());
   const schedulers = [scheduler('ahead', { skewMs: 1500 }), scheduler('exact'), scheduler('late', { skewMs: -1500 })];
   await Promise.all(schedulers.map((s) => s.start()));
   // Retention count 0: a finished job is deleted at once, so the id alone could not stop a late duplicate.
@@ -131,13 +120,13 @@ test('missed fires: skip drops them; run-once makes one job for the latest; paus
   const now = Date.now();
   // An hourly minute far from now, so no fire is due during the test.
   const minute = (new Date(now).getUTCMinutes() + 30) % 60;
-  const past = new ScheduleStore(client, () => now - 3 * 3_600_000);
+  const past = new ScheduleStore(fx.client, () => now - 3 * 3_600_000);
   const hourly = (name: string, missed: string) => validateSchedule({ name, hourly: minute, queue: 'missed', processor: 'noop', missed });
   await past.save(hourly('skipper', 'skip'), 'api');
   await past.save(hourly('catcher', 'run-once'), 'api');
   await past.save(hourly('resumed', 'run-once'), 'api');
   await past.setPaused('resumed', true);
-  await new ScheduleStore(client).setPaused('resumed', false);
+  await new ScheduleStore(fx.client).setPaused('resumed', false);
 
   const queue = open('missed');
   // Several supervisors start at once: still one job.
@@ -151,12 +140,12 @@ test('missed fires: skip drops them; run-once makes one job for the latest; paus
   assert.deepEqual(await pendingIds(queue), [fireJobId('catcher', latest.getTime())]);
   assert.equal(started.reduce((sum, s) => sum + s.stats.missedRun, 0), 1);
   assert.equal(started.reduce((sum, s) => sum + s.stats.missedSkipped, 0), 3, 'each scheduler skipped skipper\'s missed fires');
-  assert.equal((await new ScheduleStore(client).get('catcher'))!.lastFire, latest.getTime());
+  assert.equal((await new ScheduleStore(fx.client).get('catcher'))!.lastFire, latest.getTime());
 });
 
 test('a fire claimed by a supervisor that died before enqueueing is enqueued by another', async () => {
   const claimedAt = Date.now() - 40_000;
-  const ghost = new ScheduleStore(client, () => claimedAt);
+  const ghost = new ScheduleStore(fx.client, () => claimedAt);
   await ghost.save(validateSchedule({ name: 'orphan', daily: '02:30', queue: 'recover', processor: 'noop' }), 'api');
   const fire = Date.UTC(2024, 0, 1, 2, 30);
   assert.equal(await ghost.claim((await ghost.get('orphan'))!, fire, 'ghost'), 'claimed');

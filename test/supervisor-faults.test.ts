@@ -1,29 +1,21 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Queue } from '../src/index.js';
-import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
+import { usePrivateRedis } from './helpers/fixture.js';
 
-let redis: PrivateRedis;
-const cleanup: Array<() => Promise<void> | void> = [];
-before(async () => {
-  redis = await startPrivateRedis();
-});
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  await redis.destroy();
-});
+const fx = usePrivateRedis();
 
 function supervisor(queue: string, extra: string[] = []): SupervisorProcess {
-  const s = new SupervisorProcess(['--queues', queue, '--threads', '2', ...extra], { TROUPE_REDIS_URL: redis.url });
-  cleanup.push(() => s.kill());
+  const s = new SupervisorProcess(['--queues', queue, '--threads', '2', ...extra], { TROUPE_REDIS_URL: fx.redis.url });
+  fx.cleanup(() => s.kill());
   return s;
 }
 
 function open(name: string): Queue {
-  const q = new Queue(name, { connection: redis.url });
-  cleanup.push(() => q.close());
+  const q = new Queue(name, { connection: fx.redis.url });
+  fx.cleanup(() => q.close());
   return q;
 }
 

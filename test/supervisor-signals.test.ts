@@ -1,34 +1,22 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { test } from 'node:test';
 import { Queue } from '../src/index.js';
 import { listSupervisors } from '../src/supervisor/registry.js';
-import { startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
+import { usePrivateRedis } from './helpers/fixture.js';
 
-let redis: PrivateRedis;
-let client: Redis;
-const cleanup: Array<() => Promise<void> | void> = [];
-before(async () => {
-  redis = await startPrivateRedis();
-  client = new Redis(redis.url);
-});
-after(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  client.disconnect();
-  await redis.destroy();
-});
+const fx = usePrivateRedis();
 
 function supervisor(args: string[], env: NodeJS.ProcessEnv = {}): SupervisorProcess {
-  const s = new SupervisorProcess(['--threads', '2', ...args], { TROUPE_REDIS_URL: redis.url, ...env });
-  cleanup.push(() => s.kill());
+  const s = new SupervisorProcess(['--threads', '2', ...args], { TROUPE_REDIS_URL: fx.redis.url, ...env });
+  fx.cleanup(() => s.kill());
   return s;
 }
 
 function open(name: string): Queue {
-  const q = new Queue(name, { connection: redis.url });
-  cleanup.push(() => q.close());
+  const q = new Queue(name, { connection: fx.redis.url });
+  fx.cleanup(() => q.close());
   return q;
 }
 
@@ -91,20 +79,20 @@ test('follow-up jobs are enqueued with ids derived from the parent, on any queue
 test('a supervisor registers itself with its details and leaves the registry on a clean exit', async () => {
   const s = supervisor(['--queues', 'reg-a,reg-b', '--heartbeat-ms', '200']);
   await s.started();
-  const entry = await eventually(async () => (await listSupervisors(client)).find((e) => e.pid === s.pid), 5000, 'the registry entry');
+  const entry = await eventually(async () => (await listSupervisors(fx.client)).find((e) => e.pid === s.pid), 5000, 'the registry entry');
   assert.deepEqual(entry.queues, ['reg-a', 'reg-b']);
   assert.equal(entry.threads, 2);
   assert.equal(entry.stale, false);
   assert.ok(entry.heartbeatAt >= entry.startedAt);
   s.child.kill('SIGTERM');
   assert.equal(await s.exited, 0);
-  assert.equal((await listSupervisors(client)).some((e) => e.pid === s.pid), false);
+  assert.equal((await listSupervisors(fx.client)).some((e) => e.pid === s.pid), false);
 });
 
 test('--processes 2: a director runs two supervisors and restarts one that is killed', async () => {
   const queue = open('directed');
   const d = supervisor(['--queues', 'directed', '--processes', '2', '--threads', '1', '--heartbeat-ms', '200']);
-  const children = async () => (await listSupervisors(client)).filter((e) => e.queues.includes('directed') && !e.stale);
+  const children = async () => (await listSupervisors(fx.client)).filter((e) => e.queues.includes('directed') && !e.stale);
   const first = await eventually(async () => {
     const list = await children();
     return list.length === 2 ? list : undefined;
