@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { queueOps } from './queue-ops.js';
 import { processors } from './processors.js';
-import { renderResultText, writeMarkdown, type Bench } from './lib/report.js';
+import { startProgress } from '../src/cli/progress.js';
+import { renderResultText, writeReport, type Bench } from './lib/report.js';
 
 /** New benches are added here; they run in this order. */
 const BENCHES: readonly Bench[] = [queueOps, processors];
@@ -34,10 +35,9 @@ async function main(): Promise<void> {
   for (const bench of selectBenches(values.only)) {
     const began = performance.now();
     log(`bench ${bench.name}: starting${values.quick ? ' (quick)' : ''}`);
-    const result = await bench.run({ quick: values.quick ?? false, log });
+    const result = await bench.run({ quick: values.quick ?? false, log, progress: (label, total) => startProgress(label, total) });
     process.stdout.write(`${renderResultText(result)}\n`);
-    const path = `${RESULTS_DIR}${bench.name}.md`;
-    writeMarkdown(path, result);
+    const [path] = writeReport(RESULTS_DIR, result);
     log(`bench ${bench.name}: done in ${((performance.now() - began) / 1000).toFixed(0)} s, report in ${path}`);
   }
 }
