@@ -319,4 +319,4 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
   }
 }
 
-export const processors: Bench = { name: 'processors', run: runBench };
+export const bench: Bench = { name: 'processors', run: runBench };

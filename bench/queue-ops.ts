@@ -239,4 +239,4 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   }
 }
 
-export const queueOps: Bench = { name: 'queue-ops', run };
+export const bench: Bench = { name: 'queue-ops', run };

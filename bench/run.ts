@@ -6,24 +6,30 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { queueOps } from './queue-ops.js';
-import { processors } from './processors.js';
 import { startProgress } from '../src/cli/progress.js';
 import { renderResultText, writeReport, type Bench } from './lib/report.js';
 
-/** New benches are added here; they run in this order. */
-const BENCHES: readonly Bench[] = [queueOps, processors];
+/**
+ * Bench modules (bench/<name>.ts, each exporting `bench`), in the order they run. They are
+ * imported only when selected, so one bench's heavy imports do not slow another's start.
+ */
+const BENCHES = ['end-to-end', 'cpu', 'latency', 'processors', 'resources', 'queue-ops'] as const;
+
+async function loadBench(name: string): Promise<Bench> {
+  const mod = (await import(`./${name}.js`)) as { bench: Bench };
+  return mod.bench;
+}
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
-function selectBenches(only: string | undefined): Bench[] {
+function selectBenches(only: string | undefined): string[] {
   if (only === undefined) return [...BENCHES];
   const names = only.split(',').map((n) => n.trim()).filter(Boolean);
-  const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
+  const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
   if (unknown.length > 0) {
-    throw new Error(`unknown bench ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
+    throw new Error(`unknown bench ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   }
-  return BENCHES.filter((b) => names.includes(b.name));
+  return BENCHES.filter((b) => names.includes(b));
 }
 
 async function main(): Promise<void> {
@@ -32,7 +38,8 @@ async function main(): Promise<void> {
     strict: true,
   });
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  for (const bench of selectBenches(values.only)) {
+  for (const name of selectBenches(values.only)) {
+    const bench = await loadBench(name);
     const began = performance.now();
     log(`bench ${bench.name}: starting${values.quick ? ' (quick)' : ''}`);
     const result = await bench.run({ quick: values.quick ?? false, log, progress: (label, total) => startProgress(label, total) });

@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { superviseCommand } from './commands/supervise.js';
 import { ADMIN_COMMANDS } from './commands/admin.js';
@@ -14,6 +15,7 @@ export async function main(args: string[]): Promise<void> {
     .command(demoCommand)
     .command(ADMIN_COMMANDS)
     .command(scheduleCommand)
+    .command(benchCommand)
     .demandCommand(1, 'Name a command; try "troupe demo" for a first run, or "troupe supervise --help".')
     .strict()
     .recommendCommands()
