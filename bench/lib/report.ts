@@ -15,8 +15,20 @@ export interface BenchResult {
   tables: Table[];
   /** Tables for the report file only (too wide or too detailed for a terminal). */
   detailTables?: Table[];
+  /** Where this run stands on the targets in PEERS.md / issue 8; gathered into bench/results/README.md. */
+  targets?: TargetResult[];
   /** Charts written as bench/results/<bench>-<file>.svg and linked from the report. */
   charts?: Array<{ file: string; chart: Chart }>;
+}
+
+export interface TargetResult {
+  /** e.g. "tiny jobs vs BullMQ sandboxed". */
+  target: string;
+  /** e.g. ">= 5x". */
+  goal: string;
+  /** e.g. "8.1x (27,310 vs 3,370 jobs/s)". */
+  measured: string;
+  met: boolean;
 }
 
 export interface BenchOptions {
