@@ -1,0 +1,43 @@
+/**
+ * A real Troupe supervisor inside the bench process (the cpu and latency benches both use it):
+ * the same Supervisor, processor table and services `troupe supervise` builds, with HTTP, the
+ * scheduler and periodic metrics lines off so the bench's own queue is all it does. Logs go to
+ * stderr at `warn`, so stdout stays the result tables.
+ */
+import { pino } from 'pino';
+import { defaultConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
+import { loadProcessorTable } from '../../src/supervisor/processor-table.js';
+import { servicesFor } from '../../src/supervisor/services.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+
+export interface BenchSupervisorOptions {
+  redisUrl: string;
+  queue: string;
+  threads: number;
+  plugins?: string[];
+}
+
+export function benchSupervisorConfig(options: BenchSupervisorOptions): SupervisorConfig {
+  return {
+    ...defaultConfig(),
+    redisUrl: options.redisUrl,
+    queues: [options.queue],
+    threads: options.threads,
+    minThreads: options.threads,
+    plugins: options.plugins ?? [],
+    httpPort: 0,
+    scheduler: false,
+    metricsInterval: 0,
+    logLevel: 'warn',
+  };
+}
+
+/** Built and started; the caller stops it (in a finally). */
+export async function startBenchSupervisor(options: BenchSupervisorOptions): Promise<Supervisor> {
+  const config = benchSupervisorConfig(options);
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid, bench: true } }, pino.destination(2));
+  const processors = await loadProcessorTable(config.plugins, process.cwd());
+  const supervisor = new Supervisor({ config, logger, processors, services: servicesFor(config) });
+  await supervisor.start();
+  return supervisor;
+}
