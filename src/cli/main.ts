@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { superviseCommand } from './commands/supervise.js';
+import { tuneCommand } from './commands/tune.js';
 import { ADMIN_COMMANDS } from './commands/admin.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { EXIT_USAGE, reportError } from './exit.js';
@@ -16,6 +17,7 @@ export async function main(args: string[]): Promise<void> {
     .command(ADMIN_COMMANDS)
     .command(scheduleCommand)
     .command(benchCommand)
+    .command(tuneCommand)
     .demandCommand(1, 'Name a command; try "troupe demo" for a first run, or "troupe supervise --help".')
     .strict()
     .recommendCommands()

@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { UsageError } from '../cli/exit.js';
+import type { Progress } from '../cli/progress.js';
+import type { JobSpec } from '../queue/job-args.js';
+import { Queue } from '../queue/queue.js';
+import type { SupervisorConfig } from '../supervisor/config.js';
+import { resolveRedis } from '../supervisor/local-redis.js';
+import type { Logger } from '../supervisor/logger.js';
+import { loadProcessorTable } from '../supervisor/processor-table.js';
+import { deleteQueueKeys } from './cleanup.js';
+import { chooseKnee, type KneeChoice } from './knee.js';
+import { measure, type Measurement } from './measure.js';
+import { prefillFor, rateAfterDryRun, sweep, warmupSeconds, type TunePoint } from './plan.js';
+import { checkSampleFits, type Sample } from './sample.js';
+
+/** Re-measurements of one configuration whose queue ran dry early. */
+const MAX_DRY_RETRIES = 2;
+
+export interface TuneSettings {
+  processor: string;
+  sample: Sample;
+  /** The user's supervisor settings (flags, env, config file); threads and tasks are swept. */
+  config: SupervisorConfig;
+  /** A Redis URL was given: use it or fail, never start a private one. */
+  redisGiven: boolean;
+  maxThreads: number;
+  maxTasksPerThread: number;
+  seconds: number;
+  queueName: string;
+  logger: Logger;
+  signal: AbortSignal;
+  progress(total: number): Progress;
+}
+
+export interface TuneResult {
+  processor: string;
+  sample: { path: string; kind: Sample['kind']; bytes: number };
+  cores: number;
+  seconds: number;
+  warmupSeconds: number;
+  rows: Measurement[];
+  choice: KneeChoice;
+  /** Every job of the first configuration failed, so the rest were not run. */
+  stoppedEarly: boolean;
+  /** The last error of a failed sample job, when any failed. */
+  firstError?: string;
+}
+
+async function findProcessor(settings: TuneSettings) {
+  const table = await loadProcessorTable(settings.config.plugins, process.cwd());
+  const entry = table.entries().find(([name]) => name === settings.processor);
+  if (!entry) {
+    const names = table.entries().map(([name]) => name);
+    throw new UsageError(
+      `unknown processor "${settings.processor}"; known here: ${names.join(', ')}. ` +
+        'A plugin\'s processor needs its module: --plugin ./my-processor.mjs (or TROUPE_PLUGINS, or "plugins" in the config file)',
+    );
+  }
+  return { table, processor: entry[1].processor };
+}
+
+/**
+ * Measures the processor on the sample at every configuration of the sweep and picks the knee.
+ * Input problems (unknown processor, a sample the processor refuses) are usage errors raised
+ * before any Redis is touched. The tune queue's keys, and a private Redis if one was started,
+ * are removed whatever happens, including an abort.
+ */
+export async function runTune(settings: TuneSettings): Promise<TuneResult> {
+  const { table, processor } = await findProcessor(settings);
+  checkSampleFits(processor, settings.sample);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'troupe-tune-redis-'));
+  const points = sweep(settings.maxThreads, settings.maxTasksPerThread);
+  const warmup = warmupSeconds(settings.seconds);
+  const rows: Measurement[] = [];
+  let stoppedEarly = false;
+  let firstError: string | undefined;
+  const redis = await resolveRedis(settings.config.redisUrl, settings.redisGiven, settings.logger, dataDir).catch((err: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+  client.on('error', (err) => settings.logger.warn({ err }, 'tune: Redis connection error; reconnecting'));
+  const queue = new Queue(settings.queueName, { connection: client });
+  const base: SupervisorConfig = { ...settings.config, redisUrl: redis.url, queues: [settings.queueName], processes: 1 };
+  // One attempt: a failure is the configuration's to answer for, not a retry that lands later.
+  const job: JobSpec = { processor: settings.processor, data: settings.sample.data, options: { attempts: 1 } };
+  const progress = settings.progress(points.length);
+  const measureAt = (point: TunePoint, prefill: number) =>
+    measure(point, {
+      base,
+      processors: table,
+      logger: settings.logger,
+      queue,
+      job,
+      payloadBytes: settings.sample.bytes,
+      prefill,
+      warmupMs: warmup * 1000,
+      windowMs: settings.seconds * 1000,
+      signal: settings.signal,
+    });
+  try {
+    for (const point of points) {
+      let prefill = prefillFor(point, rows, settings.seconds, warmup);
+      let row = await measureAt(point, prefill);
+      // A window the queue cut to under half is measured again with the rate it revealed.
+      for (let retry = 0; retry < MAX_DRY_RETRIES && row.ranDry && !row.toppedUp && row.windowSeconds < settings.seconds / 2; retry++) {
+        const rate = rateAfterDryRun(row.jobsPerSec, prefill, warmup, row.windowSeconds);
+        prefill = prefillFor(point, [{ ...point, jobsPerSec: rate }], settings.seconds, warmup);
+        settings.logger.info({ point, prefill }, 'tune: the queue ran dry early; measuring again with more jobs queued');
+        row = await measureAt(point, prefill);
+      }
+      rows.push(row);
+      progress.tick();
+      // A sample that fails every run at the cheapest configuration will fail at all of them.
+      if (rows.length === 1 && row.completed === 0 && row.failed > 0) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (rows.some((r) => r.failed > 0)) {
+      const [dead] = await queue.listDead({ limit: 1 });
+      if (dead?.error) firstError = `${dead.error.code ?? dead.error.name}: ${dead.error.message}`;
+    }
+  } finally {
+    progress.done();
+    try {
+      await deleteQueueKeys(client, settings.queueName);
+    } catch (err) {
+      settings.logger.error({ err, queue: settings.queueName }, `tune: could not delete the tune queue's keys; remove keys matching troupe:{${settings.queueName}}:* by hand`);
+    }
+    await queue.close();
+    client.disconnect();
+    await redis.stop?.();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return {
+    processor: settings.processor,
+    sample: { path: settings.sample.path, kind: settings.sample.kind, bytes: settings.sample.bytes },
+    cores: availableParallelism(),
+    seconds: settings.seconds,
+    warmupSeconds: warmup,
+    rows,
+    choice: chooseKnee(rows),
+    stoppedEarly,
+    ...(firstError !== undefined ? { firstError } : {}),
+  };
+}
