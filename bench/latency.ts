@@ -1,0 +1,139 @@
+/**
+ * Latency under paced load: Troupe vs BullMQ (inline and sandboxed Worker). Each system's
+ * capacity is measured first in this run; then a producer in its own process enqueues single jobs
+ * on an open-loop schedule at 25, 50 and 75% of that capacity, and at rates common to all, and
+ * every job's wait and end-to-end latency go into HDR histograms.
+ */
+import os from 'node:os';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../test/helpers/redis-server.js';
+import { capacityOf, type Capacity } from './lib/latency-capacity.js';
+import { BULLMQ_INLINE_CONCURRENCY, CONSUMER_LABEL, openConsumer, THREADS, type ConsumerSystem, type LatencyConsumer } from './lib/latency-consumers.js';
+import { fmtMs, latencyReport } from './lib/latency-record.js';
+import { capacityTable, commonRateTable, e2eChart, latencyTarget, ownLoadTable, type PhaseResult, type PhaseSpec } from './lib/latency-tables.js';
+import { ProducerProcess } from './lib/paced-client.js';
+import { commonRates, levelRates, wallNow } from './lib/paced-schedule.js';
+import type { Bench, BenchOptions, BenchResult } from './lib/report.js';
+import { fmtInt, rotate } from './lib/stats.js';
+
+const FULL = { levelMs: 10_000, capacityJobs: 10_000, warmupJobs: 1_000 };
+const QUICK = { levelMs: 2_000, capacityJobs: 2_000, warmupJobs: 300 };
+type Config = typeof FULL;
+const FRACTIONS = [0.25, 0.5, 0.75] as const;
+/** PEERS.md's BullMQ latency figures are at 200 jobs/s. */
+const FIXED_RATES = [200] as const;
+const SYSTEMS: readonly ConsumerSystem[] = ['troupe', 'bullmq-inline', 'bullmq-sandboxed'];
+/** Enqueue calls in flight while probing capacity: enough to outrun one round trip at a time. */
+const FLOOD_WINDOW = 16;
+/** A paced run starts this long after it is requested, so the producer gets the message first. */
+const LEAD_MS = 300;
+/** A phase's jobs must all complete within this after the last send; more means something is stuck. */
+const DRAIN_TIMEOUT_MS = 120_000;
+
+/** Sends `jobs` as fast as the producer goes and waits for all of them. */
+async function flood(producer: ProducerProcess, c: LatencyConsumer, processor: string, jobs: number) {
+  c.begin();
+  const send = await producer.flood(c.queue, processor, jobs, FLOOD_WINDOW);
+  if (send.failed > 0) throw new Error(`${c.system}: ${send.failed} enqueues failed: ${send.firstError}`);
+  await c.waitFor(jobs, DRAIN_TIMEOUT_MS);
+  return send;
+}
+
+async function measureCapacity(options: BenchOptions, config: Config, producer: ProducerProcess, c: LatencyConsumer): Promise<Capacity> {
+  // Threads up, scripts loaded, JIT warm, for both job kinds, before anything is timed.
+  await flood(producer, c, 'noop', config.warmupJobs);
+  await flood(producer, c, 'latency-probe', config.warmupJobs);
+  await c.cleanup();
+  const send = await flood(producer, c, 'noop', config.capacityJobs);
+  const capacity = capacityOf(c.stamps(), send.sendingMs);
+  await c.cleanup();
+  options.log(`latency: ${CONSUMER_LABEL[c.system]} capacity ${fmtInt(capacity.drainRate)} jobs/s (producer sent ${fmtInt(capacity.sendRate)}/s; set by the ${capacity.limitedBy})`);
+  return capacity;
+}
+
+async function runPhase(config: Config, producer: ProducerProcess, c: LatencyConsumer, spec: PhaseSpec): Promise<PhaseResult> {
+  c.begin();
+  const send = await producer.paced(c.queue, 'latency-probe', spec.rate, config.levelMs, wallNow() + LEAD_MS);
+  if (send.failed > 0) throw new Error(`${c.system}: ${send.failed} of ${send.sent} enqueues failed: ${send.firstError}`);
+  await c.waitFor(send.sent, DRAIN_TIMEOUT_MS);
+  const times = await c.collect();
+  if (times.length !== send.sent) throw new Error(`${c.system}: ${send.sent} jobs sent, ${times.length} came back with all their stamps`);
+  await c.cleanup();
+  return { ...spec, send, latency: latencyReport(times) };
+}
+
+/** Own-capacity levels first, then common rates; within each, the systems' order rotates. */
+function planPhases(capacities: ReadonlyMap<ConsumerSystem, Capacity>): PhaseSpec[] {
+  const phases: PhaseSpec[] = [];
+  FRACTIONS.forEach((fraction, i) => {
+    for (const system of rotate(SYSTEMS, i)) phases.push({ system, fraction, rate: levelRates(capacities.get(system)!.drainRate, [fraction])[0]! });
+  });
+  commonRates([...capacities.values()].map((c) => c.drainRate), FIXED_RATES).forEach((rate, i) => {
+    for (const system of rotate(SYSTEMS, i + FRACTIONS.length)) phases.push({ system, rate });
+  });
+  return phases;
+}
+
+async function run(options: BenchOptions): Promise<BenchResult> {
+  const config = options.quick ? QUICK : FULL;
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  const server = await startPrivateRedis();
+  const producer = ProducerProcess.start();
+  const consumers = new Map<ConsumerSystem, LatencyConsumer>();
+  try {
+    const admin = new Redis(server.url);
+    const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
+    await admin.quit();
+    const offset = await producer.clockOffset();
+    for (const system of SYSTEMS) {
+      const c = await openConsumer(system, server.url, `lat-${system}`);
+      consumers.set(system, c);
+      await producer.open(c.producer, server.url, c.queue);
+    }
+
+    const capacities = new Map<ConsumerSystem, Capacity>();
+    for (const system of SYSTEMS) capacities.set(system, await measureCapacity(options, config, producer, consumers.get(system)!));
+
+    const phases = planPhases(capacities);
+    const bar = options.progress('latency phases', phases.length);
+    const results: PhaseResult[] = [];
+    for (const spec of phases) {
+      const r = await runPhase(config, producer, consumers.get(spec.system)!, spec);
+      results.push(r);
+      bar.tick();
+      const load = spec.fraction === undefined ? 'common' : `${Math.round(spec.fraction * 100)}%`;
+      options.log(
+        `latency ${CONSUMER_LABEL[spec.system].padEnd(16)} ${load.padStart(6)} ${fmtInt(spec.rate).padStart(6)}/s  wait p50/p99 ${fmtMs(r.latency.wait.p50)}/${fmtMs(r.latency.wait.p99)} ms  e2e p99 ${fmtMs(r.latency.endToEnd.p99)} ms  producer late p99 ${fmtMs(r.latency.producerLate.p99)} ms`,
+      );
+    }
+    bar.done();
+
+    const backwards = results.reduce((n, r) => n + r.latency.backwards, 0);
+    const cpus = os.cpus();
+    return {
+      name: 'latency',
+      title: `Latency under paced load: Troupe vs BullMQ${options.quick ? ' (quick run: short levels; not for comparison)' : ''}`,
+      about: [
+        `${started.toISOString()}; Node ${process.version}, Redis ${redisVersion} (private server, no persistence, loopback), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'})`,
+        `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `consumers, all in the bench process, one queue each: Troupe = a real Supervisor with ${THREADS} threads (default prefetch and packing; HTTP, scheduler and metrics log lines off) running a no-op plugin (bench/lib/latency-probe-plugin.mjs); BullMQ inline = Worker with an async function, concurrency ${BULLMQ_INLINE_CONCURRENCY}; BullMQ sandboxed = Worker with a processor file, useWorkerThreads, concurrency ${THREADS}`,
+        `producer: a separate Node process (bench/lib/paced-producer.ts), one enqueue call per job (Troupe enqueue(), BullMQ add()), so its CPU is not the consumers' event loop`,
+        `open loop: send times are fixed in advance, evenly spaced at the rate; the producer never waits for a reply, and when behind it sends at once. Latency counts from the *scheduled* send time, so a stall is charged to every job it delayed (no coordinated omission); the producer's own lateness is shown separately`,
+        `each level runs ${config.levelMs / 1000} s; all its jobs complete before the next starts; levels alternate systems in rotating order`,
+        `stamps: performance.timeOrigin + performance.now() (wall clock, µs resolution) in every process and thread; the scheduled and actual send times travel in the job's payload; the processor stamps its start into its result; completion is stamped where the consumer learns Redis took the outcome (Troupe: the supervisor's 'settled' event; BullMQ: the Worker's 'completed' event, after moveToFinished)`,
+        `clock agreement: the producer's clock is within [${offset.low.toFixed(3)}, ${offset.high.toFixed(3)}] ms of the bench's (50 IPC pings); threads share the process clock; ${backwards} stamps across all phases ran backwards`,
+        `histograms: HDR, whole µs, 3 significant digits (src/metrics/latency.ts)`,
+      ],
+      tables: [capacityTable(capacities, FLOOD_WINDOW), ownLoadTable(results), commonRateTable(results)],
+      targets: [latencyTarget(results)],
+      charts: [e2eChart(results, SYSTEMS)],
+    };
+  } finally {
+    await producer.stop();
+    for (const c of consumers.values()) await c.close();
+    await server.destroy();
+  }
+}
+
+export const bench: Bench = { name: 'latency', run };

@@ -1,0 +1,38 @@
+/**
+ * A system's capacity as the latency bench measures it: single jobs enqueued by a producer as
+ * fast as it can go, and the rate at which they complete. Whoever was slower sets that rate; the
+ * bench says which, because a producer-bound figure is only a lower bound on the consumer.
+ */
+
+export interface SendAndDone {
+  sentAt: number;
+  completedAt: number;
+}
+
+export interface Capacity {
+  jobs: number;
+  /** Jobs completed per second, from the first send to the last completion. */
+  drainRate: number;
+  /** Jobs sent per second, from the first send to the last. */
+  sendRate: number;
+  /** 'consumer' when a backlog built up (sends outpaced completions), else 'producer'. */
+  limitedBy: 'producer' | 'consumer';
+}
+
+/** Sends this much faster than completions mean a backlog built up: the consumer set the pace. */
+export const BACKLOG_FACTOR = 1.1;
+
+export function capacityOf(stamps: readonly SendAndDone[], sendingMs: number): Capacity {
+  if (stamps.length < 2) throw new RangeError(`need at least 2 completed jobs to measure a rate, got ${stamps.length}`);
+  let firstSend = Number.POSITIVE_INFINITY;
+  let lastDone = Number.NEGATIVE_INFINITY;
+  for (const { sentAt, completedAt } of stamps) {
+    if (!Number.isFinite(sentAt) || !Number.isFinite(completedAt)) throw new RangeError('a job is missing its send or completion stamp');
+    firstSend = Math.min(firstSend, sentAt);
+    lastDone = Math.max(lastDone, completedAt);
+  }
+  const drainRate = (stamps.length * 1000) / (lastDone - firstSend);
+  // N sends span N - 1 intervals.
+  const sendRate = sendingMs > 0 ? ((stamps.length - 1) * 1000) / sendingMs : Number.POSITIVE_INFINITY;
+  return { jobs: stamps.length, drainRate, sendRate, limitedBy: sendRate > drainRate * BACKLOG_FACTOR ? 'consumer' : 'producer' };
+}
