@@ -4,9 +4,9 @@
  */
 
 export interface Progress {
-  /** Advances by n steps (default 1). */
+  /** Advances by n steps (default 1); the count stops at the total. */
   tick(n?: number): void;
-  /** Finishes the bar, whatever the count reached. */
+  /** Finishes the bar, whatever the count reached. Safe to call more than once. */
   done(): void;
 }
 
@@ -17,13 +17,18 @@ export interface ProgressStream {
 }
 
 const BAR_WIDTH = 28;
+/** Redraws on a terminal are capped at 10 per second: a tight loop of ticks must not flood it. */
+const REDRAW_MS = 100;
+/** Erases from the cursor to the end of the line, so a shorter redraw leaves no tail behind. */
+const CLEAR_TO_EOL = '\x1b[K';
 
 export function progressLine(label: string, count: number, total: number, elapsedMs: number): string {
-  const fraction = total > 0 ? Math.min(1, count / total) : 1;
+  const shown = Math.min(Math.max(0, count), Math.max(0, total));
+  const fraction = total > 0 ? shown / total : 1;
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
   const pct = `${Math.floor(fraction * 100)}`.padStart(3);
-  return `${label} ${bar} ${pct}% ${count}/${total} ${(elapsedMs / 1000).toFixed(0)}s`;
+  return `${label} ${bar} ${pct}% ${shown}/${total} ${(elapsedMs / 1000).toFixed(0)}s`;
 }
 
 export function startProgress(label: string, total: number, stream: ProgressStream = process.stderr): Progress {
@@ -31,30 +36,31 @@ export function startProgress(label: string, total: number, stream: ProgressStre
   let count = 0;
   let lastQuarter = -1;
   let finished = false;
-  let lastDraw = 0;
+  let lastDraw = Number.NEGATIVE_INFINITY;
   const draw = (force: boolean) => {
     const now = performance.now();
     const line = progressLine(label, count, total, now - began);
     if (stream.isTTY) {
-      // Redraws are capped at 10 per second; a tight loop of ticks must not flood the terminal.
-      if (!force && now - lastDraw < 100) return;
+      if (!force && now - lastDraw < REDRAW_MS) return;
       lastDraw = now;
+      // One column short of the width: writing the last column makes some terminals wrap.
       const width = stream.columns ?? 100;
-      stream.write(`\r${line.slice(0, width - 1).padEnd(Math.min(width - 1, line.length + 2))}`);
+      stream.write(`\r${line.slice(0, Math.max(1, width - 1))}${CLEAR_TO_EOL}`);
       return;
     }
-    const quarter = total > 0 ? Math.floor((Math.min(count, total) / total) * 4) : 4;
+    const quarter = total > 0 ? Math.floor((count / total) * 4) : 4;
     if (quarter > lastQuarter || force) {
       lastQuarter = quarter;
       stream.write(`${line}\n`);
     }
   };
-  draw(false);
+  draw(true);
   return {
     tick(n = 1) {
-      if (finished) return;
-      count += n;
-      draw(false);
+      const before = count;
+      if (!finished && n > 0) count = Math.min(total, count + n);
+      // Reaching the total is drawn at once; a rate-limited redraw could leave 99% on screen.
+      if (count !== before) draw(count === total);
     },
     done() {
       if (finished) return;
@@ -63,9 +69,42 @@ export function startProgress(label: string, total: number, stream: ProgressStre
         draw(true);
         stream.write('\n');
       } else if (lastQuarter < 4) {
-        lastQuarter = 4;
-        stream.write(`${progressLine(label, count, total, performance.now() - began)}\n`);
+        draw(true);
       }
     },
+  };
+}
+
+/** Log lines and progress bars sharing one stream. */
+export interface ProgressConsole {
+  log(line: string): void;
+  progress(label: string, total: number): Progress;
+}
+
+/**
+ * Keeps log lines and a terminal bar from writing over each other: a log line written while a
+ * bar is on screen erases the bar, takes its line, and the bar is drawn again below it. Off a
+ * terminal, bars print whole lines, so nothing needs doing.
+ */
+export function progressConsole(stream: ProgressStream = process.stderr): ProgressConsole {
+  let barOnScreen = '';
+  const barStream: ProgressStream = {
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+    write(text: string) {
+      barOnScreen = stream.isTTY && !text.endsWith('\n') ? text : '';
+      return stream.write(text);
+    },
+  };
+  return {
+    log(line: string) {
+      if (barOnScreen) stream.write(`\r${CLEAR_TO_EOL}${line}\n${barOnScreen}`);
+      else stream.write(`${line}\n`);
+    },
+    progress: (label, total) => startProgress(label, total, barStream),
   };
 }
