@@ -9,6 +9,7 @@ import { tuneSvg } from '../src/tune/chart.js';
 import type { Measurement } from '../src/tune/measure.js';
 import { defaultSvgPath, pointLabel, prefillFor, rateAfterDryRun, sweep, taskSteps, tuneQueueName, warmupSeconds } from '../src/tune/plan.js';
 import { explain, flagsFor, formatReport } from '../src/tune/report.js';
+import { combineRounds, roundOrder } from '../src/tune/rounds.js';
 import type { TuneResult } from '../src/tune/run.js';
 import { checkSampleFits, readSample } from '../src/tune/sample.js';
 import { SHARED_REDIS_URL } from './helpers/redis-server.js';
@@ -170,6 +171,7 @@ function result(rows: Measurement[], extra: Partial<TuneResult> = {}): TuneResul
     sample: { path: 'job.json', kind: 'json', bytes: 10 },
     cores: 2,
     seconds: 1,
+    rounds: 1,
     warmupSeconds: 0.2,
     rows,
     choice: chooseKnee(rows),
@@ -188,6 +190,30 @@ function assertWellFormed(svg: string): void {
   }
   assert.deepEqual(stack, [], 'every tag is closed');
 }
+
+describe('rounds', () => {
+  test('alternate direction, so drift during the run biases neither end', () => {
+    assert.deepEqual(roundOrder([1, 2, 3], 0), [1, 2, 3]);
+    assert.deepEqual(roundOrder([1, 2, 3], 1), [3, 2, 1]);
+    assert.deepEqual(roundOrder([1, 2, 3], 2), [1, 2, 3]);
+  });
+
+  test('combine to medians; failures and completions add up; one dry round is reported', () => {
+    const point = { threads: 2, tasksPerThread: 1 };
+    const combined = combineRounds(point, [
+      measurement(2, 1, 900, { p99Ms: 12, completed: 900 }),
+      measurement(2, 1, 300, { p99Ms: 80, completed: 300, ranDry: true }), // a disturbed round
+      measurement(2, 1, 1000, { p99Ms: 10, completed: 1000, failed: 1 }),
+    ]);
+    assert.equal(combined.jobsPerSec, 900);
+    assert.equal(combined.p99Ms, 12);
+    assert.equal(combined.completed, 2200);
+    assert.equal(combined.failed, 1, 'a failure in any round disqualifies the configuration');
+    assert.equal(combined.ranDry, true);
+    assert.equal(combined.windowSeconds, 3);
+    assert.equal(combineRounds(point, [measurement(2, 1, 10), measurement(2, 1, 20)]).jobsPerSec, 15, 'an even count averages the middle two');
+  });
+});
 
 describe('the report', () => {
   const rows = [measurement(1, 1, 500), measurement(1, 2, 520), measurement(2, 1, 980), measurement(2, 2, 1000)];
@@ -283,6 +309,7 @@ describe('troupe tune, bad input (exit 2 before any Redis or thread starts)', { 
     ['--max-tasks-per-thread 1.5', ['tune', 'echo', '--sample', sample, '--max-tasks-per-thread', '1.5'], /--max-tasks-per-thread must be a whole number from 1 to 1000, got 1\.5/],
     ['--seconds 0', ['tune', 'echo', '--sample', sample, '--seconds', '0'], /--seconds must be a number of seconds from 0\.1 to 3600 \(fractions allowed/],
     ['--seconds abc', ['tune', 'echo', '--sample', sample, '--seconds', 'abc'], /--seconds must be .*not a number/],
+    ['--rounds 0', ['tune', 'echo', '--sample', sample, '--rounds', '0'], /--rounds must be a whole number from 1 to 100, got 0/],
     ['--threads given', ['tune', 'echo', '--sample', sample, '--threads', '2'], /--threads: troupe tune chooses threads itself; limit the sweep with --max-threads/],
     ['--svg in a missing directory', ['tune', 'echo', '--sample', sample, '--svg', join(TMP, 'no', 'dir', 'x.svg')], /--svg: cannot write the chart to .*x\.svg/],
   ];

@@ -92,7 +92,7 @@ export function explain(result: TuneResult): string {
 export function formatReport(result: TuneResult, svgPath: string | undefined): string {
   const lines = [
     `troupe tune ${result.processor}: sample ${result.sample.path} (${result.sample.kind === 'json' ? 'JSON' : 'bytes'}, ${result.sample.bytes} bytes), ` +
-      `${result.seconds} s per configuration after ${result.warmupSeconds} s of warm-up, ${plural(result.cores, 'core', 'cores')} here`,
+      `${result.seconds} s per configuration after ${result.warmupSeconds} s of warm-up${result.rounds > 1 ? `, medians of ${result.rounds} rounds` : ''}, ${plural(result.cores, 'core', 'cores')} here`,
     '',
     formatTable(result),
     '',
@@ -132,6 +132,7 @@ export function reportJson(result: TuneResult, svgPath: string | undefined): Rec
     sample: result.sample,
     cores: result.cores,
     seconds: result.seconds,
+    rounds: result.rounds,
     warmupSeconds: result.warmupSeconds,
     rule: { ...KNEE_RULE, text: describeRule() },
     rows: result.rows,

@@ -13,6 +13,7 @@ import { loadProcessorTable } from '../supervisor/processor-table.js';
 import { deleteQueueKeys } from './cleanup.js';
 import { chooseKnee, type KneeChoice } from './knee.js';
 import { measure, type Measurement } from './measure.js';
+import { combineRounds, roundOrder } from './rounds.js';
 import { prefillFor, rateAfterDryRun, sweep, warmupSeconds, type TunePoint } from './plan.js';
 import { checkSampleFits, type Sample } from './sample.js';
 
@@ -29,6 +30,8 @@ export interface TuneSettings {
   maxThreads: number;
   maxTasksPerThread: number;
   seconds: number;
+  /** Sweeps to run; each configuration's figures are the medians over them. */
+  rounds: number;
   queueName: string;
   logger: Logger;
   signal: AbortSignal;
@@ -40,7 +43,9 @@ export interface TuneResult {
   sample: { path: string; kind: Sample['kind']; bytes: number };
   cores: number;
   seconds: number;
+  rounds: number;
   warmupSeconds: number;
+  /** One row per configuration measured, in sweep order (medians when rounds > 1). */
   rows: Measurement[];
   choice: KneeChoice;
   /** Every job of the first configuration failed, so the rest were not run. */
@@ -75,7 +80,9 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'troupe-tune-redis-'));
   const points = sweep(settings.maxThreads, settings.maxTasksPerThread);
   const warmup = warmupSeconds(settings.seconds);
-  const rows: Measurement[] = [];
+  // Every measurement per configuration (one per round), and all of them in order for prefill estimates.
+  const byPoint: Measurement[][] = points.map(() => []);
+  const measured: Measurement[] = [];
   let stoppedEarly = false;
   let firstError: string | undefined;
   const redis = await resolveRedis(settings.config.redisUrl, settings.redisGiven, settings.logger, dataDir).catch((err: unknown) => {
@@ -88,7 +95,7 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
   const base: SupervisorConfig = { ...settings.config, redisUrl: redis.url, queues: [settings.queueName], processes: 1 };
   // One attempt: a failure is the configuration's to answer for, not a retry that lands later.
   const job: JobSpec = { processor: settings.processor, data: settings.sample.data, options: { attempts: 1 } };
-  const progress = settings.progress(points.length);
+  const progress = settings.progress(points.length * settings.rounds);
   const measureAt = (point: TunePoint, prefill: number) =>
     measure(point, {
       base,
@@ -103,25 +110,29 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
       signal: settings.signal,
     });
   try {
-    for (const point of points) {
-      let prefill = prefillFor(point, rows, settings.seconds, warmup);
-      let row = await measureAt(point, prefill);
-      // A window the queue cut to under half is measured again with the rate it revealed.
-      for (let retry = 0; retry < MAX_DRY_RETRIES && row.ranDry && !row.toppedUp && row.windowSeconds < settings.seconds / 2; retry++) {
-        const rate = rateAfterDryRun(row.jobsPerSec, prefill, warmup, row.windowSeconds);
-        prefill = prefillFor(point, [{ ...point, jobsPerSec: rate }], settings.seconds, warmup);
-        settings.logger.info({ point, prefill }, 'tune: the queue ran dry early; measuring again with more jobs queued');
-        row = await measureAt(point, prefill);
-      }
-      rows.push(row);
-      progress.tick();
-      // A sample that fails every run at the cheapest configuration will fail at all of them.
-      if (rows.length === 1 && row.completed === 0 && row.failed > 0) {
-        stoppedEarly = true;
-        break;
+    sweeping: for (let round = 0; round < settings.rounds; round++) {
+      for (const index of roundOrder(points.map((_, i) => i), round)) {
+        const point = points[index]!;
+        let prefill = prefillFor(point, measured, settings.seconds, warmup);
+        let row = await measureAt(point, prefill);
+        // A window the queue cut to under half is measured again with the rate it revealed.
+        for (let retry = 0; retry < MAX_DRY_RETRIES && row.ranDry && !row.toppedUp && row.windowSeconds < settings.seconds / 2; retry++) {
+          const rate = rateAfterDryRun(row.jobsPerSec, prefill, warmup, row.windowSeconds);
+          prefill = prefillFor(point, [{ ...point, jobsPerSec: rate }], settings.seconds, warmup);
+          settings.logger.info({ point, prefill }, 'tune: the queue ran dry early; measuring again with more jobs queued');
+          row = await measureAt(point, prefill);
+        }
+        byPoint[index]!.push(row);
+        measured.push(row);
+        progress.tick();
+        // A sample that fails every run at the cheapest configuration will fail at all of them.
+        if (measured.length === 1 && row.completed === 0 && row.failed > 0) {
+          stoppedEarly = true;
+          break sweeping;
+        }
       }
     }
-    if (rows.some((r) => r.failed > 0)) {
+    if (measured.some((r) => r.failed > 0)) {
       const [dead] = await queue.listDead({ limit: 1 });
       if (dead?.error) firstError = `${dead.error.code ?? dead.error.name}: ${dead.error.message}`;
     }
@@ -137,11 +148,13 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
     await redis.stop?.();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  const rows = points.flatMap((point, i) => (byPoint[i]!.length > 0 ? [combineRounds(point, byPoint[i]!)] : []));
   return {
     processor: settings.processor,
     sample: { path: settings.sample.path, kind: settings.sample.kind, bytes: settings.sample.bytes },
     cores: availableParallelism(),
     seconds: settings.seconds,
+    rounds: settings.rounds,
     warmupSeconds: warmup,
     rows,
     choice: chooseKnee(rows),

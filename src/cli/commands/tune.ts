@@ -23,6 +23,7 @@ interface TuneArgs {
   maxThreads?: number;
   maxTasksPerThread: number;
   seconds: number;
+  rounds: number;
   svg?: string;
   json?: boolean;
 }
@@ -34,6 +35,7 @@ const UNUSED: readonly ConfigKey[] = [
   'scheduler', 'schedules', 'httpPort', 'httpHost', 'metricsInterval', 'alertFailurePercent', 'alertRunTimeMs', 'alertQueueDepth', 'alertDlqSize', 'idleTimeoutMs',
 ];
 const MAX_SECONDS = 3600;
+const MAX_ROUNDS = 100;
 
 function checkSeconds(value: number): number {
   if (!Number.isFinite(value) || value < 0.1 || value > MAX_SECONDS) {
@@ -82,6 +84,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       .option('max-threads', { type: 'number', requiresArg: true, describe: `try 1 .. N threads (default: available cores, ${availableParallelism()} here)` })
       .option('max-tasks-per-thread', { type: 'number', requiresArg: true, default: 4, describe: 'try 1, 2, 4, ... up to N tasks per thread' })
       .option('seconds', { type: 'number', requiresArg: true, default: 5, describe: 'measuring time per configuration, after a short warm-up (fractions allowed)' })
+      .option('rounds', { type: 'number', requiresArg: true, default: 1, describe: 'sweeps to run, alternating direction; figures are medians (use 3 on a busy machine)' })
       .option('svg', { type: 'string', requiresArg: true, describe: 'where to write the chart (default ./troupe-tune-<processor>.svg)' })
       .option('json', { type: 'boolean', describe: 'print JSON for scripts instead of the table' });
     y = withConfigFlags(y);
@@ -104,6 +107,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     const maxThreads = wholeNumberFlag('--max-threads', argv.maxThreads ?? availableParallelism(), 1, CONFIG_KEYS.threads.max);
     const maxTasksPerThread = wholeNumberFlag('--max-tasks-per-thread', argv.maxTasksPerThread, 1, CONFIG_KEYS.tasksPerThread.max);
     const seconds = checkSeconds(argv.seconds);
+    const rounds = wholeNumberFlag('--rounds', argv.rounds, 1, MAX_ROUNDS);
     const sample = readSample(argv.sample);
     const svgPath = checkSvgPath(argv.svg ?? defaultSvgPath(processor));
     const { config, sources } = configFromArgs(argv as Record<string, unknown>);
@@ -126,7 +130,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const points = sweep(maxThreads, maxTasksPerThread).length;
-    note(`tuning ${processor}: ${points} configurations × ~${seconds} s on queue ${queueName}`);
+    note(`tuning ${processor}: ${points} configurations × ~${seconds} s${rounds > 1 ? ` × ${rounds} rounds` : ''} on queue ${queueName}`);
     try {
       const result = await runTune({
         processor,
@@ -136,6 +140,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
         maxThreads,
         maxTasksPerThread,
         seconds,
+        rounds,
         queueName,
         logger,
         signal: controller.signal,
