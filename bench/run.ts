@@ -1,13 +1,19 @@
 /**
  * Entry for `npm run bench`: runs every bench (or those named with --only), prints result
- * tables to stdout and progress to stderr, and writes bench/results/<name>.md per bench.
+ * tables to stdout and progress to stderr, and writes bench/results/<name>.md per bench, then
+ * bench/results/README.md (machine, targets, a section per bench) and results.json.
  *   npm run bench -- --quick              smoke run: fewer jobs, one round
  *   npm run bench -- --only queue-ops     one bench (comma-separate several)
  */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startProgress } from '../src/cli/progress.js';
-import { renderResultText, writeReport, type Bench } from './lib/report.js';
+import { Redis } from 'ioredis';
+import { progressConsole } from '../src/cli/progress.js';
+import { startPrivateRedis } from '../test/helpers/redis-server.js';
+import { renderText } from './lib/table.js';
+import { gatherTargets, renderResultText, targetsTable, writeReport, writeSummary, type Bench, type BenchResult, type MachineInfo, type SuiteRun } from './lib/report.js';
 
 /**
  * Bench modules (bench/<name>.ts, each exporting `bench`), in the order they run. They are
@@ -32,25 +38,101 @@ function selectBenches(only: string | undefined): string[] {
   return BENCHES.filter((b) => names.includes(b));
 }
 
-async function main(): Promise<void> {
+/** HEAD, plus "+dirty" when the measured code (src/, wasm/, bench/) has uncommitted changes. */
+function gitCommit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'wasm', 'bench') ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/**
+ * The version the benches really measure: they start `redis-server` from PATH (startPrivateRedis),
+ * which may differ from whatever answers on :6379, so ask a private one of the same binary.
+ */
+async function redisInfo(): Promise<{ version: string; binary: string }> {
+  let server: Awaited<ReturnType<typeof startPrivateRedis>> | undefined;
+  try {
+    server = await startPrivateRedis();
+    const client = new Redis(server.url);
+    try {
+      const info = await client.info('server');
+      const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+      return { version: field('redis_version') ?? '?', binary: field('executable') || 'redis-server on PATH' };
+    } finally {
+      client.disconnect();
+    }
+  } catch (err) {
+    return { version: 'unknown', binary: `no redis-server could be started: ${(err as Error).message}` };
+  } finally {
+    await server?.destroy();
+  }
+}
+
+async function machineAtStart(): Promise<MachineInfo> {
+  const cpus = os.cpus();
+  const loadStart = os.loadavg();
+  const redis = await redisInfo();
+  return {
+    node: process.version,
+    redisVersion: redis.version,
+    redisBinary: redis.binary,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpuCount: cpus.length,
+    loadStart,
+    loadEnd: loadStart,
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    commit: gitCommit(),
+  };
+}
+
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
     strict: true,
   });
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  for (const name of selectBenches(values.only)) {
-    const bench = await loadBench(name);
+  const quick = values.quick ?? false;
+  const selected = selectBenches(values.only);
+  const terminal = progressConsole(process.stderr);
+  const machine = await machineAtStart();
+  const run: SuiteRun = { machine, quick, known: BENCHES, selected, results: [], failures: [] };
+  for (const name of selected) {
     const began = performance.now();
-    log(`bench ${bench.name}: starting${values.quick ? ' (quick)' : ''}`);
-    const result = await bench.run({ quick: values.quick ?? false, log, progress: (label, total) => startProgress(label, total) });
+    terminal.log(`bench ${name}: starting${quick ? ' (quick)' : ''}`);
+    let result: BenchResult;
+    try {
+      const bench = await loadBench(name);
+      result = await bench.run({ quick, log: terminal.log, progress: terminal.progress });
+    } catch (err) {
+      // The other benches still run and the summary still gets written; the exit code says it failed.
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      terminal.log(`bench ${name}: FAILED after ${((performance.now() - began) / 1000).toFixed(0)} s: ${error}`);
+      run.failures.push({ name, error });
+      continue;
+    }
+    run.results.push(result);
     process.stdout.write(`${renderResultText(result)}\n`);
     const [path] = writeReport(RESULTS_DIR, result);
-    log(`bench ${bench.name}: done in ${((performance.now() - began) / 1000).toFixed(0)} s, report in ${path}`);
+    terminal.log(`bench ${name}: done in ${((performance.now() - began) / 1000).toFixed(0)} s, report in ${path}`);
   }
+  machine.loadEnd = os.loadavg();
+  machine.finishedAt = new Date().toISOString();
+  const targets = gatherTargets(run.results);
+  if (targets.length) process.stdout.write(`${renderText(targetsTable(targets))}\n`);
+  const [readme] = writeSummary(RESULTS_DIR, run);
+  terminal.log(`summary in ${readme}${run.failures.length ? `; failed: ${run.failures.map((f) => f.name).join(', ')}` : ''}`);
+  return run.failures.length ? 1 : 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  // A failed phase may leave peer clients retrying a server that is gone; do not wait on them.
-  process.exit(1);
-});
+main().then(
+  // Exit rather than wait for the event loop: a failed phase may leave peer clients retrying a
+  // server that is gone, and they would keep the process alive.
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
