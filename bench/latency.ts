@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
-import { capacityOf, type Capacity } from './lib/latency-capacity.js';
+import { capacityOf, medianCapacity, type Capacity, type MeasuredCapacity } from './lib/latency-capacity.js';
 import { BULLMQ_INLINE_CONCURRENCY, CONSUMER_LABEL, openConsumer, THREADS, type ConsumerSystem, type LatencyConsumer } from './lib/latency-consumers.js';
 import { fmtMs, latencyReport } from './lib/latency-record.js';
 import { capacityTable, commonRateTable, e2eChart, latencyTarget, ownLoadTable, type PhaseResult, type PhaseSpec } from './lib/latency-tables.js';
@@ -16,8 +16,8 @@ import { commonRates, levelRates, wallNow } from './lib/paced-schedule.js';
 import type { Bench, BenchOptions, BenchResult } from './lib/report.js';
 import { fmtInt, rotate } from './lib/stats.js';
 
-const FULL = { levelMs: 10_000, capacityJobs: 10_000, warmupJobs: 1_000 };
-const QUICK = { levelMs: 2_000, capacityJobs: 2_000, warmupJobs: 300 };
+const FULL = { levelMs: 10_000, capacityJobs: 10_000, capacityRounds: 3, warmupJobs: 5_000 };
+const QUICK = { levelMs: 2_000, capacityJobs: 2_000, capacityRounds: 2, warmupJobs: 2_000 };
 type Config = typeof FULL;
 const FRACTIONS = [0.25, 0.5, 0.75] as const;
 /** PEERS.md's BullMQ latency figures are at 200 jobs/s. */
@@ -39,16 +39,21 @@ async function flood(producer: ProducerProcess, c: LatencyConsumer, processor: s
   return send;
 }
 
-async function measureCapacity(options: BenchOptions, config: Config, producer: ProducerProcess, c: LatencyConsumer): Promise<Capacity> {
-  // Threads up, scripts loaded, JIT warm, for both job kinds, before anything is timed.
+async function measureCapacity(options: BenchOptions, config: Config, producer: ProducerProcess, c: LatencyConsumer): Promise<MeasuredCapacity> {
+  // Threads up, scripts loaded, JIT warm, for both job kinds, before anything is timed: the
+  // first thousand single-job round trips through a fresh supervisor ran at half speed.
   await flood(producer, c, 'noop', config.warmupJobs);
   await flood(producer, c, 'latency-probe', config.warmupJobs);
   await c.cleanup();
-  const send = await flood(producer, c, 'noop', config.capacityJobs);
-  const capacity = capacityOf(c.stamps(), send.sendingMs);
-  await c.cleanup();
-  options.log(`latency: ${CONSUMER_LABEL[c.system]} capacity ${fmtInt(capacity.drainRate)} jobs/s (producer sent ${fmtInt(capacity.sendRate)}/s; set by the ${capacity.limitedBy})`);
-  return capacity;
+  const probes: Capacity[] = [];
+  for (let r = 0; r < config.capacityRounds; r++) {
+    const send = await flood(producer, c, 'noop', config.capacityJobs);
+    const probe = capacityOf(c.stamps(), send.sendingMs);
+    probes.push(probe);
+    await c.cleanup();
+    options.log(`latency: ${CONSUMER_LABEL[c.system]} capacity probe ${r + 1}/${config.capacityRounds}: ${fmtInt(probe.drainRate)} jobs/s (producer sent ${fmtInt(probe.sendRate)}/s; set by the ${probe.limitedBy})`);
+  }
+  return medianCapacity(probes);
 }
 
 async function runPhase(config: Config, producer: ProducerProcess, c: LatencyConsumer, spec: PhaseSpec): Promise<PhaseResult> {
@@ -63,7 +68,7 @@ async function runPhase(config: Config, producer: ProducerProcess, c: LatencyCon
 }
 
 /** Own-capacity levels first, then common rates; within each, the systems' order rotates. */
-function planPhases(capacities: ReadonlyMap<ConsumerSystem, Capacity>): PhaseSpec[] {
+function planPhases(capacities: ReadonlyMap<ConsumerSystem, MeasuredCapacity>): PhaseSpec[] {
   const phases: PhaseSpec[] = [];
   FRACTIONS.forEach((fraction, i) => {
     for (const system of rotate(SYSTEMS, i)) phases.push({ system, fraction, rate: levelRates(capacities.get(system)!.drainRate, [fraction])[0]! });
@@ -92,7 +97,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       await producer.open(c.producer, server.url, c.queue);
     }
 
-    const capacities = new Map<ConsumerSystem, Capacity>();
+    const capacities = new Map<ConsumerSystem, MeasuredCapacity>();
     for (const system of SYSTEMS) capacities.set(system, await measureCapacity(options, config, producer, consumers.get(system)!));
 
     const phases = planPhases(capacities);
@@ -125,7 +130,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
         `clock agreement: the producer's clock is within [${offset.low.toFixed(3)}, ${offset.high.toFixed(3)}] ms of the bench's (50 IPC pings); threads share the process clock; ${backwards} stamps across all phases ran backwards`,
         `histograms: HDR, whole µs, 3 significant digits (src/metrics/latency.ts)`,
       ],
-      tables: [capacityTable(capacities, FLOOD_WINDOW), ownLoadTable(results), commonRateTable(results)],
+      tables: [capacityTable(capacities, FLOOD_WINDOW, config.capacityRounds), ownLoadTable(results), commonRateTable(results)],
       targets: [latencyTarget(results)],
       charts: [e2eChart(results, SYSTEMS)],
     };

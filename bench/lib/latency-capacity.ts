@@ -36,3 +36,17 @@ export function capacityOf(stamps: readonly SendAndDone[], sendingMs: number): C
   const sendRate = sendingMs > 0 ? ((stamps.length - 1) * 1000) / sendingMs : Number.POSITIVE_INFINITY;
   return { jobs: stamps.length, drainRate, sendRate, limitedBy: sendRate > drainRate * BACKLOG_FACTOR ? 'consumer' : 'producer' };
 }
+
+/**
+ * Several capacity probes reduced to one: the probe with the median drain rate (so its send rate
+ * and verdict stay consistent with it), plus every probe's drain rate for the spread.
+ */
+export type MeasuredCapacity = Capacity & { drainRates: number[] };
+
+export function medianCapacity(probes: readonly Capacity[]): MeasuredCapacity {
+  if (probes.length === 0) throw new RangeError('no capacity probes');
+  const sorted = [...probes].sort((a, b) => a.drainRate - b.drainRate);
+  // The lower middle for an even count: a capacity read too high would overload every level.
+  const median = sorted[(sorted.length - 1) >> 1]!;
+  return { ...median, drainRates: probes.map((p) => p.drainRate) };
+}

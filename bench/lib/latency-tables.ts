@@ -1,6 +1,6 @@
 /** The latency bench's tables, target row and chart, built from its measured phases. */
 import type { BenchResult, TargetResult } from './report.js';
-import type { Capacity } from './latency-capacity.js';
+import type { MeasuredCapacity } from './latency-capacity.js';
 import { CONSUMER_LABEL, type ConsumerSystem } from './latency-consumers.js';
 import { fmtMs, type LatencyReport } from './latency-record.js';
 import type { SendReport } from './paced-protocol.js';
@@ -32,14 +32,14 @@ function latencyCells(r: PhaseResult): string[] {
 
 const pct = (f: number) => `${Math.round(f * 100)}%`;
 
-export function capacityTable(capacities: ReadonlyMap<ConsumerSystem, Capacity>, window: number): Table {
+export function capacityTable(capacities: ReadonlyMap<ConsumerSystem, MeasuredCapacity>, window: number, rounds: number): Table {
   return {
     title: 'Capacity: tiny (noop) jobs enqueued one per call by the producer process, as fast as it goes',
     headers: ['system', 'producer sends/s', 'completed jobs/s (capacity)', 'set by'],
-    rows: [...capacities].map(([system, c]) => [CONSUMER_LABEL[system], fmtInt(c.sendRate), fmtInt(c.drainRate), c.limitedBy === 'consumer' ? 'consumer (backlog built up)' : 'producer (consumer kept up: a lower bound)']),
+    rows: [...capacities].map(([system, c]) => [CONSUMER_LABEL[system], fmtInt(c.sendRate), `${fmtInt(c.drainRate)}${c.drainRates.length > 1 ? ` (${c.drainRates.map(fmtInt).join(', ')})` : ''}`, c.limitedBy === 'consumer' ? 'consumer (backlog built up)' : 'producer (consumer kept up: a lower bound)']),
     textColumns: [0, 3],
     notes: [
-      `${fmtInt([...capacities.values()][0]?.jobs ?? 0)} jobs per system, ${window} enqueue calls in flight; capacity = jobs / (first send → last completion)`,
+      `${rounds} probe${rounds > 1 ? 's' : ''} of ${fmtInt([...capacities.values()][0]?.jobs ?? 0)} jobs per system after a warm-up, ${window} enqueue calls in flight; capacity = jobs / (first send → last completion); the probe with the median capacity is shown (the lower middle one for an even count), every probe's figure in brackets`,
       'the load levels below are fractions of each system\'s own capacity from this table',
     ],
   };

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { physicalLimit, pctOf, threadCounts } from '../bench/lib/cpu-limit.js';
+import { capacityOf, medianCapacity, type Capacity } from '../bench/lib/latency-capacity.js';
+import { latencyReport, type JobTimes } from '../bench/lib/latency-record.js';
+import { ProducerProcess } from '../bench/lib/paced-client.js';
+import { clockOffsetBounds, commonRates, levelRates, pacedPlan, pacerStep, PRECISE_BELOW_MS, scheduledAt, wallNow } from '../bench/lib/paced-schedule.js';
+import { Queue } from '../src/index.js';
+import { SHARED_REDIS_URL, uniqueQueue } from './helpers/redis-server.js';
+
+test('the open-loop plan sends floor(rate × duration) jobs, evenly spaced from the start time', () => {
+  const plan = pacedPlan(300, 2_000);
+  assert.equal(plan.count, 600);
+  assert.equal(plan.intervalMs, 1000 / 300);
+  const start = 1_000_000;
+  assert.equal(scheduledAt(plan, start, 0), start);
+  assert.equal(scheduledAt(plan, start, 3), start + 10);
+  assert.equal(scheduledAt(plan, start, 300), start + 1000);
+  assert.equal(pacedPlan(0.5, 100).count, 1, 'a run sends at least one job');
+  assert.throws(() => pacedPlan(0, 1000), RangeError);
+  assert.throws(() => pacedPlan(100, 0), RangeError);
+});
+
+test('the pacer sends when due or late, blocks precisely when close, and sleeps on a timer when far', () => {
+  assert.deepEqual(pacerStep(0), { kind: 'send' });
+  assert.deepEqual(pacerStep(-3), { kind: 'send' }, 'late: send at once, never skip');
+  assert.deepEqual(pacerStep(0.4), { kind: 'block', ms: 0.4 });
+  assert.deepEqual(pacerStep(PRECISE_BELOW_MS - 0.01), { kind: 'block', ms: PRECISE_BELOW_MS - 0.01 });
+  // A timer stops early enough that its ~1 ms lateness still lands before the due time.
+  assert.deepEqual(pacerStep(5), { kind: 'sleep', ms: 3 });
+  assert.deepEqual(pacerStep(PRECISE_BELOW_MS), { kind: 'sleep', ms: 1 });
+  assert.deepEqual(pacerStep(100.9), { kind: 'sleep', ms: 99 });
+});
+
+test('load levels are fractions of the measured capacity; common rates add half the slowest system', () => {
+  assert.deepEqual(levelRates(4_321, [0.25, 0.5, 0.75]), [1_080, 2_161, 3_241]);
+  assert.deepEqual(levelRates(2, [0.1]), [1], 'never below 1 job/s');
+  assert.throws(() => levelRates(0, [0.5]), RangeError);
+  assert.throws(() => levelRates(100, [1.5]), RangeError);
+  assert.deepEqual(commonRates([9_000, 2_500, 4_000], [200]), [200, 1_250]);
+  assert.deepEqual(commonRates([400], [200]), [200], 'half of 400 is 200: listed once');
+  assert.deepEqual(commonRates([], [200]), [200]);
+});
+
+test('clock offset bounds intersect every ping, and contradicting pings are refused', () => {
+  const bounds = clockOffsetBounds([
+    { before: 100, remote: 100.5, after: 101 }, // offset in [-0.5, 0.5]
+    { before: 200, remote: 200.2, after: 200.3 }, // [-0.1, 0.2]
+  ]);
+  assert.ok(Math.abs(bounds.low - -0.1) < 1e-9, `low ${bounds.low}`);
+  assert.ok(Math.abs(bounds.high - 0.2) < 1e-9, `high ${bounds.high}`);
+  assert.throws(() => clockOffsetBounds([{ before: 0, remote: 10, after: 1 }, { before: 0, remote: 0, after: 1 }]), /contradict/);
+  assert.throws(() => clockOffsetBounds([]), RangeError);
+});
+
+test('latency percentiles come from the scheduled send time, in ms, within HDR precision', () => {
+  // 1,000 jobs: job k waits k µs after its scheduled time and completes 1 ms after starting;
+  // the producer sent every one 0.1 ms late.
+  const samples: JobTimes[] = Array.from({ length: 1000 }, (_, i) => {
+    const scheduledAt = 10_000 + i;
+    const startedAt = scheduledAt + (i + 1) / 1000;
+    return { scheduledAt, sentAt: scheduledAt + 0.1 < startedAt ? scheduledAt + 0.1 : startedAt, startedAt, completedAt: startedAt + 1 };
+  });
+  const r = latencyReport(samples);
+  assert.equal(r.jobs, 1000);
+  const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) <= expected / 1024 + 0.001, `${actual} vs ${expected}`);
+  near(r.wait.p50, 0.5);
+  near(r.wait.p99, 0.99);
+  near(r.wait.p999, 0.999);
+  near(r.wait.max, 1);
+  near(r.endToEnd.p50, 1.5);
+  near(r.endToEnd.p99, 1.99);
+  near(r.producerLate.p99, 0.1);
+  assert.equal(r.backwards, 0);
+
+  const skewed = latencyReport([{ scheduledAt: 0, sentAt: 1, startedAt: 0.5, completedAt: 2 }]);
+  assert.equal(skewed.backwards, 1, 'a start before its send can only be clock skew, and is counted');
+});
+
+test('capacity is jobs over first send to last completion, and says who set the pace', () => {
+  const stamps = (n: number, sendEvery: number, doneEvery: number) =>
+    Array.from({ length: n }, (_, i) => ({ sentAt: 1000 + i * sendEvery, completedAt: 1000 + (i + 1) * doneEvery }));
+  // Sends every 0.1 ms (10k/s), completions every 0.5 ms (2k/s): a backlog, so the consumer.
+  const slowConsumer = capacityOf(stamps(1000, 0.1, 0.5), 999 * 0.1);
+  assert.equal(Math.round(slowConsumer.drainRate), 2000);
+  assert.equal(Math.round(slowConsumer.sendRate), 10_000);
+  assert.equal(slowConsumer.limitedBy, 'consumer');
+  // Completions keep pace with sends: the producer set the rate; capacity is a lower bound.
+  const keptUp = capacityOf(stamps(1000, 0.5, 0.5), 999 * 0.5);
+  assert.equal(keptUp.limitedBy, 'producer');
+  assert.throws(() => capacityOf([{ sentAt: 0, completedAt: 1 }], 1), RangeError);
+  assert.throws(() => capacityOf([{ sentAt: Number.NaN, completedAt: 1 }, { sentAt: 0, completedAt: 2 }], 1), RangeError);
+
+  const probe = (drainRate: number): Capacity => ({ jobs: 10, drainRate, sendRate: drainRate, limitedBy: 'producer' });
+  assert.equal(medianCapacity([probe(300), probe(100), probe(200)]).drainRate, 200);
+  assert.equal(medianCapacity([probe(300), probe(100)]).drainRate, 100, 'even count: the lower middle');
+  assert.deepEqual(medianCapacity([probe(300), probe(100)]).drainRates, [300, 100]);
+});
+
+test('cpu bench arithmetic: the physical limit counts busy cores, not threads', () => {
+  assert.equal(physicalLimit(1, 2, 5), 200);
+  assert.equal(physicalLimit(2, 2, 5), 400);
+  assert.equal(physicalLimit(4, 2, 5), 400, 'threads beyond the cores add nothing');
+  assert.throws(() => physicalLimit(0, 2, 5), RangeError);
+  assert.deepEqual(threadCounts(2), [1, 2]);
+  assert.deepEqual(threadCounts(0), [1]);
+  assert.equal(pctOf(194, 200), '97.0%');
+  assert.equal(pctOf(1, 0), '—');
+});
+
+test('the producer process sends on its schedule: every payload carries its slot time, and no send is early', async () => {
+  const queueName = uniqueQueue('paced');
+  const queue = new Queue<{ s: number; a: number }>(queueName, { connection: SHARED_REDIS_URL });
+  const producer = ProducerProcess.start();
+  try {
+    const offset = await producer.clockOffset(10);
+    assert.ok(offset.low <= offset.high && offset.high - offset.low < 50, `offset bounds [${offset.low}, ${offset.high}] ms`);
+    await producer.open('troupe', SHARED_REDIS_URL, queueName);
+    const startAt = wallNow() + 200;
+    const report = await producer.paced(queueName, 'noop', 200, 250, startAt);
+    assert.deepEqual({ sent: report.sent, failed: report.failed }, { sent: 50, failed: 0 });
+
+    const jobs = await queue.listJobs('pending', { limit: 100 });
+    assert.equal(jobs.length, 50);
+    const slots = jobs.map((j) => j.data.s).sort((a, b) => a - b);
+    slots.forEach((s, i) => assert.ok(Math.abs(s - (startAt + i * 5)) < 1e-6, `job ${i} scheduled at ${s - startAt} ms, expected ${i * 5}`));
+    // Sent no earlier than scheduled (beyond the producer's measured clock offset), and at most
+    // a timer slice or two late unless the machine stalls us; either way it is in the payload.
+    for (const { data } of jobs) assert.ok(data.a >= data.s + offset.low - 0.01, `sent ${data.s - data.a} ms early`);
+  } finally {
+    await producer.stop();
+    await queue.clear('pending');
+    await queue.close();
+  }
+});
