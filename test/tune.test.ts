@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { chooseKnee, KNEE_RULE, p99Limit, type TuneRow } from '../src/tune/knee.js';
+import { chooseKnee, KNEE_RULE, p99Limit, risingAtEdge, type TuneRow } from '../src/tune/knee.js';
 import { tuneSvg } from '../src/tune/chart.js';
 import type { Measurement } from '../src/tune/measure.js';
 import { defaultSvgPath, pointLabel, prefillFor, rateAfterDryRun, sweep, taskSteps, tuneQueueName, warmupSeconds } from '../src/tune/plan.js';
@@ -114,6 +114,16 @@ describe('knee selection', () => {
     const choice = chooseKnee(rows);
     assert.ok(choice.ok);
     assert.equal(pointLabel(rows[choice.best]!), '1×4', 'the best of equals is the cheapest');
+  });
+
+  test('the best at the edge of the sweep, still climbing: a wider sweep is suggested for that dimension only', () => {
+    const io = [row(1, 1, 50), row(1, 2, 95), row(1, 4, 190), row(2, 1, 95), row(2, 2, 190), row(2, 4, 380)];
+    assert.deepEqual(risingAtEdge(io, chooseKnee(io)), { threads: true, tasksPerThread: true });
+    const cpu = [row(1, 1, 200), row(1, 2, 200), row(1, 4, 198), row(2, 1, 390), row(2, 2, 395), row(2, 4, 396)];
+    assert.deepEqual(risingAtEdge(cpu, chooseKnee(cpu)), { threads: true, tasksPerThread: false }, 'tasks flat, threads climbing');
+    const peaked = [row(1, 1, 200), row(2, 1, 390), row(3, 1, 380)];
+    assert.deepEqual(risingAtEdge(peaked, chooseKnee(peaked)), { threads: false, tasksPerThread: false }, 'the best is inside the sweep');
+    assert.deepEqual(risingAtEdge([], chooseKnee([])), { threads: false, tasksPerThread: false });
   });
 
   test('no rows at all: none finished', () => {

@@ -90,3 +90,26 @@ export function describeRule(rule: KneeRule = KNEE_RULE): string {
     `with a p99 at most ${rule.p99Factor}x the best configuration's (or ${rule.p99SlackMs} ms above it) and no failed job`
   );
 }
+
+/** Throughput this much above the next smaller step counts as still rising. */
+const RISING = 1.1;
+
+/**
+ * Whether the best configuration sits at the edge of the sweep with throughput still climbing
+ * towards it: then a wider sweep (more threads, or more tasks per thread) may find more.
+ */
+export function risingAtEdge(rows: readonly TuneRow[], choice: KneeChoice): { threads: boolean; tasksPerThread: boolean } {
+  const none = { threads: false, tasksPerThread: false };
+  if (!choice.ok) return none;
+  const best = rows[choice.best]!;
+  const maxThreads = Math.max(...rows.map((r) => r.threads));
+  const maxTasks = Math.max(...rows.map((r) => r.tasksPerThread));
+  // The neighbour one step down in a dimension, with the other one fixed.
+  const below = (same: (r: TuneRow) => boolean, size: (r: TuneRow) => number) =>
+    rows.filter((r) => same(r) && size(r) < size(best)).sort((a, b) => size(b) - size(a))[0];
+  const rising = (neighbour: TuneRow | undefined) => neighbour !== undefined && neighbour.failed === 0 && best.jobsPerSec >= RISING * neighbour.jobsPerSec;
+  return {
+    threads: best.threads === maxThreads && rising(below((r) => r.tasksPerThread === best.tasksPerThread, (r) => r.threads)),
+    tasksPerThread: best.tasksPerThread === maxTasks && rising(below((r) => r.threads === best.threads, (r) => r.tasksPerThread)),
+  };
+}

@@ -1,5 +1,5 @@
 import { CONFIG_KEYS } from '../supervisor/config.js';
-import { describeRule, KNEE_RULE, type KneeChoice } from './knee.js';
+import { describeRule, KNEE_RULE, risingAtEdge, type KneeChoice } from './knee.js';
 import type { Measurement } from './measure.js';
 import { pointLabel, type TunePoint } from './plan.js';
 import type { TuneResult } from './run.js';
@@ -100,6 +100,19 @@ export function formatReport(result: TuneResult, svgPath: string | undefined): s
     '',
     explain(result),
   ];
+  const edge = risingAtEdge(result.rows, result.choice);
+  if (edge.tasksPerThread || edge.threads) {
+    const best = result.rows[result.choice.ok ? result.choice.best : 0]!;
+    const wider = [
+      ...(edge.tasksPerThread ? [`--max-tasks-per-thread ${best.tasksPerThread * 2}`] : []),
+      ...(edge.threads ? [`--max-threads ${best.threads * 2}`] : []),
+    ];
+    lines.push(
+      '',
+      `Note: throughput was still rising at the edge of the sweep (${pointLabel(best)}); a wider sweep may find more: ${wider.join(', ')}.` +
+        (edge.threads ? ' Threads beyond the cores help only processors that wait more than they compute.' : ''),
+    );
+  }
   if (result.rows.some((r) => r.ranDry)) {
     lines.push('', 'Note: the queue ran dry in some windows, which then ended early; their figures cover the shorter time shown.');
   }
