@@ -1,12 +1,14 @@
 /**
- * Processor throughput, each against its peer on the same input in the same run:
+ * Processor throughput per thread count (1 to the machine's cores), each against its peer on
+ * the same input in the same run:
  *   - HTML extraction: the `wasm` processor's built-in extractor against the same algorithm in
  *     plain JavaScript (bench/lib/extract-js.ts), on real-looking pages of three sizes, on the
- *     real thread pool at 1 and 2 threads, and in one thread without the pool;
- *   - PDF text: the `pdf` processor against poppler's pdftotext on the same files, at 1 and 2
- *     at a time (skipped, with a line saying why, when either is missing).
+ *     real thread pool at each thread count, and in one thread without the pool;
+ *   - PDF text: the `pdf` processor at each thread count, against poppler's pdftotext on the
+ *     same files, as many processes at a time (that comparison is skipped, with a line saying
+ *     why, when pdftotext is missing).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +23,7 @@ import { CELL_INDEX, CELL_SLOTS, type ThreadJob, type ThreadTask, type ThreadTas
 import { knownTextDocument, makePdf } from '../test/fixtures/pdf/make-pdf.js';
 import { extractJs } from './lib/extract-js.js';
 import { makePage } from './lib/html-corpus.js';
-import type { Bench, BenchOptions, BenchResult } from './lib/report.js';
+import type { Bench, BenchOptions, BenchResult, Chart } from './lib/report.js';
 import { fmtInt, fmtRate, fmtRatio, halfSpreadPct, median, rotate } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 
@@ -36,21 +38,29 @@ const SIZES = [
   { label: '64 KB', bytes: 64_000, perTask: 1 },
   { label: '512 KB', bytes: 512_000, perTask: 1 },
 ] as const;
-const THREADS = [1, 2] as const;
+/** 1 to the cores this process may use: a bigger machine shows how far each processor scales. */
+const THREADS = Array.from({ length: os.availableParallelism() }, (_, i) => i + 1);
 const PAGES_PER_SIZE = 8;
 const FULL = { rounds: 3, mbPerPhase: 40, pdfRepeats: 6 };
 const QUICK = { rounds: 1, mbPerPhase: 8, pdfRepeats: 1 };
 const MB = 1e6;
 
 type Engine = 'wasm' | 'js';
+type PdfEngine = 'troupe' | 'pdftotext';
+const PROCESSOR: Record<Engine, string> = { wasm: 'wasm', js: 'html-js' };
+type Pool = Piscina<ThreadTask, ThreadTaskResult>;
+/** Seconds per phase in one round, keyed by the phase (see the key helpers below). */
+type Round = Map<string, number>;
+
+const htmlKey = (size: string, engine: Engine, threads: number): string => `html/${size}/${engine}/${threads}`;
+const directKey = (size: string, engine: Engine): string => `direct/${size}/${engine}`;
+const pdfKey = (engine: PdfEngine, threads: number): string => `pdf/${engine}/${threads}`;
 
 /** MB/s with one decimal: PDF rates are a few MB/s, which whole numbers would flatten. */
 function fmtMb(values: readonly number[]): string {
   if (values.length === 0) return '—';
   return `${median(values).toFixed(1)}${values.length > 1 ? ` ±${halfSpreadPct(values).toFixed(0)}%` : ''}`;
 }
-const PROCESSOR: Record<Engine, string> = { wasm: 'wasm', js: 'html-js' };
-type Pool = Piscina<ThreadTask, ThreadTaskResult>;
 
 function makePool(threads: number): Pool {
   return new Piscina<ThreadTask, ThreadTaskResult>({
@@ -73,9 +83,8 @@ function task(processor: string, inputs: unknown[]): ThreadTask {
 }
 
 /** Runs `count` jobs, `perTask` to a task, keeping one task per thread in flight; returns seconds. */
-async function drive(pool: Pool, threads: number, processor: string, inputs: readonly unknown[], count: number, perTask: number): Promise<{ seconds: number; results: unknown[] }> {
+async function drive(pool: Pool, threads: number, processor: string, inputs: readonly unknown[], count: number, perTask: number): Promise<number> {
   let next = 0;
-  const results: unknown[] = [];
   const started = performance.now();
   const lane = async (): Promise<void> => {
     while (next < count) {
@@ -84,12 +93,11 @@ async function drive(pool: Pool, threads: number, processor: string, inputs: rea
       const { outcomes } = await pool.run(task(processor, batch));
       for (const outcome of outcomes) {
         if (outcome.status !== 'completed') throw new Error(`${processor} failed in the bench: ${outcome.error.name}: ${outcome.error.message}`);
-        results.push(outcome.result);
       }
     }
   };
   await Promise.all(Array.from({ length: threads }, lane));
-  return { seconds: (performance.now() - started) / 1000, results };
+  return (performance.now() - started) / 1000;
 }
 
 const ctx = { signal: new AbortController().signal } as ProcessorContext;
@@ -104,18 +112,20 @@ async function direct(engine: Engine, docs: readonly string[], count: number): P
   return (performance.now() - started) / 1000;
 }
 
-interface HtmlRound {
-  pool: Map<string, number>;
-  direct: Map<string, number>;
+interface Corpus {
+  label: string;
+  perTask: number;
+  docs: string[];
+  avgBytes: number;
+  /** Documents per phase: `mbPerPhase` of HTML. */
+  count: number;
 }
 
-const key = (size: string, engine: Engine, threads?: number): string => `${size}/${engine}/${threads ?? 0}`;
-
-async function htmlBench(options: BenchOptions, config: typeof FULL, pools: Map<number, Pool>): Promise<Table[]> {
+async function htmlCorpora(config: typeof FULL): Promise<Corpus[]> {
   const corpora = SIZES.map((size) => {
     const docs = Array.from({ length: PAGES_PER_SIZE }, (_, i) => makePage(1000 * size.bytes + i, size.bytes));
-    const bytes = docs.reduce((sum, d) => sum + Buffer.byteLength(d), 0) / docs.length;
-    return { ...size, docs, avgBytes: bytes, count: Math.max(PAGES_PER_SIZE, Math.ceil((config.mbPerPhase * MB) / bytes)) };
+    const avgBytes = docs.reduce((sum, d) => sum + Buffer.byteLength(d), 0) / docs.length;
+    return { label: size.label, perTask: size.perTask, docs, avgBytes, count: Math.max(PAGES_PER_SIZE, Math.ceil((config.mbPerPhase * MB) / avgBytes)) };
   });
   // Both engines must do the same work, or the comparison means nothing.
   for (const c of corpora) {
@@ -123,65 +133,7 @@ async function htmlBench(options: BenchOptions, config: typeof FULL, pools: Map<
       if (!isDeepStrictEqual(await wasm.run(doc, ctx), extractJs(doc, 'html'))) throw new Error(`wasm and plain JS disagree on a ${c.label} page`);
     }
   }
-  options.log(`processors: HTML corpus checked (wasm and plain JS agree on ${corpora.length * PAGES_PER_SIZE} pages); warming up`);
-  for (const c of corpora) {
-    for (const engine of ['wasm', 'js'] as Engine[]) {
-      await direct(engine, c.docs, c.docs.length * 3);
-      for (const threads of THREADS) await drive(pools.get(threads)!, threads, PROCESSOR[engine], c.docs, c.docs.length * 2, c.perTask);
-    }
-  }
-
-  const rounds: HtmlRound[] = [];
-  for (let r = 0; r < config.rounds; r++) {
-    const round: HtmlRound = { pool: new Map(), direct: new Map() };
-    for (const c of corpora) {
-      for (const engine of rotate(['wasm', 'js'] as Engine[], r)) {
-        round.direct.set(key(c.label, engine), await direct(engine, c.docs, c.count));
-        for (const threads of THREADS) {
-          const { seconds } = await drive(pools.get(threads)!, threads, PROCESSOR[engine], c.docs, c.count, c.perTask);
-          round.pool.set(key(c.label, engine, threads), seconds);
-          options.log(`processors round ${r + 1}/${config.rounds}  ${c.label.padEnd(6)} ${engine.padEnd(4)} ${threads} thread${threads > 1 ? 's' : ' '}  ${fmtInt(c.count / seconds).padStart(7)} docs/s`);
-        }
-      }
-    }
-    rounds.push(round);
-  }
-
-  const rates = (c: (typeof corpora)[number], get: (r: HtmlRound) => number) => ({
-    docs: rounds.map((r) => c.count / get(r)),
-    mb: rounds.map((r) => (c.count * c.avgBytes) / MB / get(r)),
-  });
-  const ratio = (get: (r: HtmlRound, e: Engine) => number) => fmtRatio(median(rounds.map((r) => get(r, 'js') / get(r, 'wasm'))));
-  const notes = [
-    `pages from bench/lib/html-corpus.ts (${PAGES_PER_SIZE} per size, seeded): head with CSS, scripts and JSON-LD, navigation, article with inline links and references, lists, tables, code, aside, footer`,
-    `each phase extracts ${config.mbPerPhase} MB of HTML; median of ${config.rounds} round${config.rounds > 1 ? 's' : ''}${config.rounds > 1 ? ', ± half the min-max range' : ''}; MB = 10^6 bytes of HTML in`,
-    'WASM: a fresh instance per document in a 128 MiB capped memory, input encoded into it, output JSON parsed back (all of it timed); JS: the same algorithm on strings, returning the object directly',
-    'WASM/JS: median of per-round ratios of docs/s (above 1: WASM faster); the two produce identical results (checked before timing)',
-  ];
-  const poolTable: Table = {
-    title: 'HTML extraction on the thread pool: built-in WASM extractor vs the same algorithm in plain JS',
-    headers: ['page', 'threads', 'WASM docs/s', 'WASM MB/s', 'JS docs/s', 'JS MB/s', 'WASM/JS'],
-    rows: corpora.flatMap((c) =>
-      THREADS.map((t) => {
-        const w = rates(c, (r) => r.pool.get(key(c.label, 'wasm', t))!);
-        const j = rates(c, (r) => r.pool.get(key(c.label, 'js', t))!);
-        return [c.label, String(t), fmtRate(w.docs), fmtMb(w.mb), fmtRate(j.docs), fmtMb(j.mb), ratio((r, e) => r.pool.get(key(c.label, e, t))!)];
-      }),
-    ),
-    textColumns: [0],
-    notes: [...notes, `thread pool: the real thread entry (src/threads/worker.ts), one task per thread in flight; ${SIZES.map((s) => `${s.label}: ${s.perTask} job${s.perTask > 1 ? 's' : ''} per task`).join(', ')} (the supervisor packs jobs of ≤ 1 ms)`],
-  };
-  const directTable: Table = {
-    title: 'HTML extraction in one thread, no pool (the engines alone)',
-    headers: ['page', 'WASM docs/s', 'WASM MB/s', 'JS docs/s', 'JS MB/s', 'WASM/JS'],
-    rows: corpora.map((c) => {
-      const w = rates(c, (r) => r.direct.get(key(c.label, 'wasm'))!);
-      const j = rates(c, (r) => r.direct.get(key(c.label, 'js'))!);
-      return [c.label, fmtRate(w.docs), fmtMb(w.mb), fmtRate(j.docs), fmtMb(j.mb), ratio((r, e) => r.direct.get(key(c.label, e))!)];
-    }),
-    textColumns: [0],
-  };
-  return [poolTable, directTable];
+  return corpora;
 }
 
 interface PdfFile {
@@ -191,39 +143,64 @@ interface PdfFile {
   pages: number;
 }
 
+interface PdfSet {
+  files: PdfFile[];
+  pagesPerPass: number;
+  mbPerPass: number;
+  /** Why pdftotext is not compared, when it is not. */
+  pdftotextMissing?: string;
+}
+
 async function pdftotextPages(path: string): Promise<number> {
   const { stdout } = await run('pdftotext', ['-q', path, '-'], { maxBuffer: 256 * 1024 * 1024 });
   return (stdout.match(/\f/g) ?? []).length;
 }
 
-async function pdfFiles(pool: Pool, log: (line: string) => void): Promise<PdfFile[]> {
+/** Why pdftotext cannot be used, or undefined when it can. Old poppler exits 99 on -v, so only a failure to start counts. */
+function pdftotextMissing(): string | undefined {
+  const probe = spawnSync('pdftotext', ['-v'], { stdio: 'ignore' });
+  return probe.error ? `pdftotext is not installed (${probe.error.message}; apt-get install poppler-utils)` : undefined;
+}
+
+/** The real-world fixtures plus a generated 40-page document, minus any the pdf processor (or pdftotext) reads differently. */
+async function pdfSet(log: (line: string) => void): Promise<PdfSet> {
+  const missing = pdftotextMissing();
   const dir = join(ROOT, 'tmp', 'bench-processors');
   mkdirSync(dir, { recursive: true });
   const generated = join(dir, 'generated-40-pages.pdf');
   writeFileSync(generated, makePdf(knownTextDocument(40).spec));
   const paths = [...readdirSync(PDF_FIXTURES).filter((f) => f.endsWith('.pdf')).map((f) => join(PDF_FIXTURES, f)), generated];
   const files: PdfFile[] = [];
-  for (const path of paths) {
-    const name = path.split('/').pop()!;
-    const bytes = readFileSync(path);
-    const { outcomes } = await pool.run(task('pdf', [bytes]));
-    const outcome = outcomes[0]!;
-    if (outcome.status !== 'completed') {
-      log(`processors: ${name} left out: the pdf processor fails on it (${outcome.error.code ?? outcome.error.name})`);
-      continue;
+  const pool = makePool(1);
+  try {
+    for (const path of paths) {
+      const name = path.split('/').pop()!;
+      const bytes = readFileSync(path);
+      const outcome = (await pool.run(task('pdf', [bytes]))).outcomes[0]!;
+      if (outcome.status !== 'completed') {
+        log(`processors: ${name} left out: the pdf processor fails on it (${outcome.error.code ?? outcome.error.name})`);
+        continue;
+      }
+      const pages = (outcome.result as { pageCount: number }).pageCount;
+      const reference = missing ? pages : await pdftotextPages(path).catch(() => -1);
+      if (reference !== pages) {
+        log(`processors: ${name} left out: pdftotext reads ${reference} pages, the pdf processor ${pages}`);
+        continue;
+      }
+      files.push({ name, path, bytes, pages });
     }
-    const pages = (outcome.result as { pageCount: number }).pageCount;
-    const reference = await pdftotextPages(path).catch(() => -1);
-    if (reference !== pages) {
-      log(`processors: ${name} left out: pdftotext reads ${reference} pages, the pdf processor ${pages}`);
-      continue;
-    }
-    files.push({ name, path, bytes, pages });
+  } finally {
+    await pool.destroy();
   }
-  return files;
+  return {
+    files,
+    pagesPerPass: files.reduce((s, f) => s + f.pages, 0),
+    mbPerPass: files.reduce((s, f) => s + f.bytes.length, 0) / MB,
+    ...(missing ? { pdftotextMissing: missing } : {}),
+  };
 }
 
-async function pdftotextRun(files: PdfFile[], repeats: number, concurrency: number): Promise<number> {
+async function pdftotextRun(files: readonly PdfFile[], repeats: number, concurrency: number): Promise<number> {
   const queue = Array.from({ length: repeats }, () => files).flat();
   let next = 0;
   const started = performance.now();
@@ -234,56 +211,178 @@ async function pdftotextRun(files: PdfFile[], repeats: number, concurrency: numb
   return (performance.now() - started) / 1000;
 }
 
-async function pdfBench(options: BenchOptions, config: typeof FULL, pools: Map<number, Pool>): Promise<{ tables: Table[]; about: string[] }> {
-  if (!BUILTIN_PROCESSORS.some((p) => p.name === 'pdf')) return { tables: [], about: ['PDF: skipped, this build has no pdf processor'] };
-  try {
-    execFileSync('pdftotext', ['-v'], { stdio: 'ignore' });
-  } catch (err) {
-    return { tables: [], about: [`PDF: skipped, pdftotext is not installed (${(err as Error).message}); apt-get install poppler-utils`] };
-  }
-  const files = await pdfFiles(pools.get(1)!, options.log);
-  const pagesPerPass = files.reduce((s, f) => s + f.pages, 0);
-  const mbPerPass = files.reduce((s, f) => s + f.bytes.length, 0) / MB;
-  const totalPages = pagesPerPass * config.pdfRepeats;
-  options.log(`processors: PDF set of ${files.length} files, ${pagesPerPass} pages, repeated ${config.pdfRepeats}x per phase`);
-  for (const threads of THREADS) await drive(pools.get(threads)!, threads, 'pdf', files.map((f) => f.bytes), files.length, 1);
-  await pdftotextRun(files, 1, 1);
-
-  const rounds: Array<Map<string, number>> = [];
-  for (let r = 0; r < config.rounds; r++) {
-    const round = new Map<string, number>();
-    for (const threads of THREADS) {
-      for (const engine of rotate(['troupe', 'pdftotext'], r)) {
-        const seconds =
-          engine === 'troupe'
-            ? (await drive(pools.get(threads)!, threads, 'pdf', files.map((f) => f.bytes), files.length * config.pdfRepeats, 1)).seconds
-            : await pdftotextRun(files, config.pdfRepeats, threads);
-        round.set(`${engine}/${threads}`, seconds);
-        options.log(`processors round ${r + 1}/${config.rounds}  pdf ${engine.padEnd(9)} ${threads} at a time  ${fmtInt(totalPages / seconds).padStart(6)} pages/s`);
-      }
-    }
-    rounds.push(round);
-  }
-  const table: Table = {
-    title: 'PDF text extraction: the pdf processor (pdf.js) on the thread pool vs pdftotext (poppler), same files',
-    headers: ['at a time', 'Troupe pages/s', 'Troupe MB/s', 'pdftotext pages/s', 'pdftotext MB/s', 'Troupe/pdftotext'],
-    rows: THREADS.map((t) => {
-      const get = (engine: string) => rounds.map((r) => r.get(`${engine}/${t}`)!);
-      const pages = (engine: string) => fmtRate(get(engine).map((s) => totalPages / s));
-      const mb = (engine: string) => fmtMb(get(engine).map((s) => (mbPerPass * config.pdfRepeats) / s));
-      return [String(t), pages('troupe'), mb('troupe'), pages('pdftotext'), mb('pdftotext'), fmtRatio(median(rounds.map((r) => r.get(`pdftotext/${t}`)! / r.get(`troupe/${t}`)!)))];
-    }),
-    textColumns: [],
-    notes: [
-      `files: ${files.map((f) => `${f.name} (${f.pages} p)`).join(', ')}; each phase reads the set ${config.pdfRepeats} times (${fmtInt(totalPages)} pages)`,
-      'Troupe: one document per job on the real thread entry, text per page and whole (the default); pdftotext: one `pdftotext -q FILE -` process per document, N processes at a time (its process start is part of what a job runner pays)',
-      'pages and page counts checked to agree between the two before timing; Troupe/pdftotext above 1: Troupe faster',
-    ],
-  };
-  return { tables: [table], about: [] };
+interface Work {
+  config: typeof FULL;
+  corpora: Corpus[];
+  pdf?: PdfSet;
+  pdfEngines: PdfEngine[];
 }
 
-/** The code measured: HEAD, plus "+dirty" when src/ has uncommitted changes. */
+/**
+ * One round. A pool exists for one thread count at a time (a pool per count would keep
+ * 1 + 2 + ... + cores threads, each with pdf.js loaded), warmed before it is timed; the
+ * engines compared at a thread count run back to back, in an order that rotates with the round.
+ */
+async function runRound(options: BenchOptions, work: Work, r: number): Promise<Round> {
+  const { config, corpora, pdf, pdfEngines } = work;
+  const round: Round = new Map();
+  const total = THREADS.length * (corpora.length * 2 + pdfEngines.length) + corpora.length * 2;
+  const bar = options.progress(`processors round ${r + 1}/${config.rounds}`, total);
+  const note = (what: string, rate: number, unit: string) => {
+    bar.tick();
+    options.log(`processors round ${r + 1}/${config.rounds}  ${what.padEnd(30)} ${fmtInt(rate).padStart(7)} ${unit}`);
+  };
+  const pdfInputs = pdf?.files.map((f) => f.bytes) ?? [];
+  try {
+    for (const threads of THREADS) {
+      const pool = makePool(threads);
+      try {
+        for (const c of corpora) {
+          for (const engine of ['wasm', 'js'] as Engine[]) await drive(pool, threads, PROCESSOR[engine], c.docs, c.docs.length * 2, c.perTask);
+        }
+        if (pdf) await drive(pool, threads, 'pdf', pdfInputs, Math.max(pdfInputs.length, 2 * threads), 1);
+        for (const c of corpora) {
+          for (const engine of rotate(['wasm', 'js'] as Engine[], r)) {
+            const seconds = await drive(pool, threads, PROCESSOR[engine], c.docs, c.count, c.perTask);
+            round.set(htmlKey(c.label, engine, threads), seconds);
+            note(`${c.label} ${engine} ${threads}T`, c.count / seconds, 'docs/s');
+          }
+        }
+        for (const engine of rotate(pdfEngines, r)) {
+          const seconds =
+            engine === 'troupe'
+              ? await drive(pool, threads, 'pdf', pdfInputs, pdfInputs.length * config.pdfRepeats, 1)
+              : await pdftotextRun(pdf!.files, config.pdfRepeats, threads);
+          round.set(pdfKey(engine, threads), seconds);
+          note(`pdf ${engine} ${threads} at a time`, (pdf!.pagesPerPass * config.pdfRepeats) / seconds, 'pages/s');
+        }
+      } finally {
+        await pool.destroy();
+      }
+    }
+    for (const c of corpora) {
+      for (const engine of rotate(['wasm', 'js'] as Engine[], r)) {
+        if (r === 0) await direct(engine, c.docs, c.docs.length * 3);
+        const seconds = await direct(engine, c.docs, c.count);
+        round.set(directKey(c.label, engine), seconds);
+        note(`${c.label} ${engine} no pool`, c.count / seconds, 'docs/s');
+      }
+    }
+  } finally {
+    bar.done();
+  }
+  return round;
+}
+
+/** Per-round values of one phase; `per` turns its seconds into the figure wanted. */
+const across = (rounds: readonly Round[], key: string, per: (seconds: number) => number) => rounds.map((r) => per(r.get(key)!));
+/** Median over rounds of a ratio taken within each round (the two ran back to back). */
+const pairedRatio = (rounds: readonly Round[], num: string, den: string) => median(rounds.map((r) => r.get(num)! / r.get(den)!));
+
+function htmlTables(rounds: Round[], corpora: Corpus[], config: typeof FULL): Table[] {
+  const docs = (c: Corpus, key: string) => across(rounds, key, (s) => c.count / s);
+  const mb = (c: Corpus, key: string) => across(rounds, key, (s) => (c.count * c.avgBytes) / MB / s);
+  const spread = `median of ${config.rounds} round${config.rounds > 1 ? 's, ± half the min-max range' : ''}`;
+  const perThreads: Table = {
+    title: 'WASM docs/s per thread count (the built-in extractor on the thread pool, per page size)',
+    headers: ['threads', ...corpora.flatMap((c) => [`${c.label} docs/s`, `${c.label} vs 1T`])],
+    rows: THREADS.map((t) => [
+      String(t),
+      ...corpora.flatMap((c) => [fmtRate(docs(c, htmlKey(c.label, 'wasm', t))), fmtRatio(pairedRatio(rounds, htmlKey(c.label, 'wasm', 1), htmlKey(c.label, 'wasm', t)))]),
+    ]),
+    textColumns: [],
+    notes: [
+      `pages from bench/lib/html-corpus.ts (${PAGES_PER_SIZE} per size, seeded): head with CSS, scripts and JSON-LD, navigation, article with inline links and references, lists, tables, code, aside, footer`,
+      `each phase extracts ${config.mbPerPhase} MB of HTML (MB = 10^6 bytes in); ${spread}; vs 1T: docs/s over the 1-thread docs/s (ideal: the thread count, up to the cores)`,
+      `the real thread entry (src/threads/worker.ts), one task per thread in flight; ${SIZES.map((s) => `${s.label}: ${s.perTask} job${s.perTask > 1 ? 's' : ''} per task`).join(', ')} (the supervisor packs jobs of ≤ 1 ms)`,
+      'WASM: a fresh instance per document in a 128 MiB capped memory, input encoded into it, output JSON parsed back (all of it timed)',
+    ],
+  };
+  const versusJs: Table = {
+    title: 'HTML extraction on the thread pool: built-in WASM extractor vs the same algorithm in plain JS',
+    headers: ['page', 'threads', 'WASM docs/s', 'WASM MB/s', 'JS docs/s', 'JS MB/s', 'WASM/JS'],
+    rows: corpora.flatMap((c) =>
+      THREADS.map((t) => {
+        const [w, j] = [htmlKey(c.label, 'wasm', t), htmlKey(c.label, 'js', t)];
+        return [c.label, String(t), fmtRate(docs(c, w)), fmtMb(mb(c, w)), fmtRate(docs(c, j)), fmtMb(mb(c, j)), fmtRatio(pairedRatio(rounds, j, w))];
+      }),
+    ),
+    textColumns: [0],
+    notes: [
+      'JS: the same algorithm on strings (bench/lib/extract-js.ts), returning the object directly; the two produce identical results (checked before timing)',
+      'WASM/JS: median of per-round ratios of docs/s (above 1: WASM faster)',
+    ],
+  };
+  const noPool: Table = {
+    title: 'HTML extraction in one thread, no pool (the engines alone)',
+    headers: ['page', 'WASM docs/s', 'WASM MB/s', 'JS docs/s', 'JS MB/s', 'WASM/JS'],
+    rows: corpora.map((c) => {
+      const [w, j] = [directKey(c.label, 'wasm'), directKey(c.label, 'js')];
+      return [c.label, fmtRate(docs(c, w)), fmtMb(mb(c, w)), fmtRate(docs(c, j)), fmtMb(mb(c, j)), fmtRatio(pairedRatio(rounds, j, w))];
+    }),
+    textColumns: [0],
+  };
+  return [perThreads, versusJs, noPool];
+}
+
+function pdfTable(rounds: Round[], pdf: PdfSet, config: typeof FULL): Table {
+  const pages = (engine: PdfEngine, t: number) => across(rounds, pdfKey(engine, t), (s) => (pdf.pagesPerPass * config.pdfRepeats) / s);
+  const mb = (engine: PdfEngine, t: number) => across(rounds, pdfKey(engine, t), (s) => (pdf.mbPerPass * config.pdfRepeats) / s);
+  const peer = !pdf.pdftotextMissing;
+  return {
+    title: `PDF pages/s per thread count: the pdf processor (pdf.js) on the thread pool${peer ? ' vs pdftotext (poppler), same files' : ''}`,
+    headers: ['threads', 'Troupe pages/s', 'Troupe MB/s', 'vs 1T', ...(peer ? ['pdftotext pages/s', 'pdftotext MB/s', 'Troupe/pdftotext'] : [])],
+    rows: THREADS.map((t) => [
+      String(t),
+      fmtRate(pages('troupe', t)),
+      fmtMb(mb('troupe', t)),
+      fmtRatio(pairedRatio(rounds, pdfKey('troupe', 1), pdfKey('troupe', t))),
+      ...(peer ? [fmtRate(pages('pdftotext', t)), fmtMb(mb('pdftotext', t)), fmtRatio(pairedRatio(rounds, pdfKey('pdftotext', t), pdfKey('troupe', t)))] : []),
+    ]),
+    textColumns: [],
+    notes: [
+      `files: ${pdf.files.map((f) => `${f.name} (${f.pages} p)`).join(', ')}; each phase reads the set ${config.pdfRepeats} times (${fmtInt(pdf.pagesPerPass * config.pdfRepeats)} pages)`,
+      'Troupe: one document per job on the real thread entry, text per page and whole (the default); vs 1T: pages/s over the 1-thread pages/s',
+      peer
+        ? 'pdftotext: one `pdftotext -q FILE -` process per document, as many processes at a time as Troupe has threads (its process start is part of what a job runner pays); page counts checked to agree before timing; Troupe/pdftotext above 1: Troupe faster'
+        : `no pdftotext comparison: ${pdf.pdftotextMissing}`,
+    ],
+  };
+}
+
+function lineChart(title: string, yLabel: string, series: Array<{ name: string; y: (t: number) => number }>): Chart {
+  return { kind: 'line', title, xLabel: 'threads', yLabel, series: series.map((s) => ({ name: s.name, points: THREADS.map((t) => [t, s.y(t)] as const) })) };
+}
+
+function charts(rounds: Round[], work: Work): NonNullable<BenchResult['charts']> {
+  const med = (key: string, per: (s: number) => number) => median(across(rounds, key, per));
+  const out: NonNullable<BenchResult['charts']> = [];
+  const { pdf, config } = work;
+  if (pdf) {
+    const pages = (s: number) => (pdf.pagesPerPass * config.pdfRepeats) / s;
+    out.push({
+      file: 'pdf-threads',
+      chart: lineChart('PDF text extraction: pages/s by threads (median)', 'pages/s', [
+        { name: 'Troupe pdf processor', y: (t) => med(pdfKey('troupe', t), pages) },
+        ...(work.pdfEngines.includes('pdftotext') ? [{ name: 'pdftotext, N processes', y: (t: number) => med(pdfKey('pdftotext', t), pages) }] : []),
+      ]),
+    });
+  }
+  // One chart per page size: docs/s of 8 KB and 512 KB pages differ ~50x, so one axis would flatten the big pages.
+  for (const c of work.corpora) {
+    const docs = (s: number) => c.count / s;
+    out.push({
+      file: `wasm-threads-${c.label.replace(/\s+/g, '').toLowerCase()}`,
+      chart: lineChart(`HTML extraction, ${c.label} pages: docs/s by threads (median)`, 'docs/s', [
+        { name: 'WASM (built-in extractor)', y: (t) => med(htmlKey(c.label, 'wasm', t), docs) },
+        { name: 'plain JS, same algorithm', y: (t) => med(htmlKey(c.label, 'js', t), docs) },
+      ]),
+    });
+  }
+  return out;
+}
+
+/** The code measured: HEAD, plus "+dirty" when src/ or wasm/ has uncommitted changes. */
 function gitCommit(): string {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -298,25 +397,38 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
   const started = new Date();
   const commit = gitCommit();
   const loadBefore = os.loadavg();
-  const pools = new Map(THREADS.map((t) => [t, makePool(t)] as const));
-  try {
-    const html = await htmlBench(options, config, pools);
-    const pdf = await pdfBench(options, config, pools);
-    const cpus = os.cpus();
-    return {
-      name: 'processors',
-      title: `Processors: WASM extraction vs plain JS, pdf vs pdftotext${options.quick ? ' (quick run: 1 round, little work; not for comparison)' : ''}`,
-      about: [
-        `${started.toISOString()}, commit ${commit}`,
-        `Node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'})`,
-        `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-        ...pdf.about,
-      ],
-      tables: [...html, ...pdf.tables],
-    };
-  } finally {
-    await Promise.all([...pools.values()].map((p) => p.destroy()));
+  const corpora = await htmlCorpora(config);
+  options.log(`processors: HTML corpus checked (wasm and plain JS agree on ${corpora.length * PAGES_PER_SIZE} pages); threads ${THREADS.join(', ')}`);
+  const about: string[] = [];
+  let pdf: PdfSet | undefined;
+  if (!BUILTIN_PROCESSORS.some((p) => p.name === 'pdf')) about.push('PDF: skipped, this build has no pdf processor');
+  else {
+    const set = await pdfSet(options.log);
+    options.log(`processors: PDF set of ${set.files.length} files, ${set.pagesPerPass} pages, read ${config.pdfRepeats}x per phase`);
+    if (set.files.length === 0) about.push('PDF: skipped, no file was read alike by the pdf processor and pdftotext (see the log)');
+    else pdf = set;
+    if (set.pdftotextMissing) about.push(`PDF vs pdftotext: skipped, ${set.pdftotextMissing}; the pdf processor is still measured per thread count`);
+    else if (pdf) await pdftotextRun(pdf.files, 1, 1);
   }
+  const work: Work = { config, corpora, ...(pdf ? { pdf } : {}), pdfEngines: !pdf ? [] : pdf.pdftotextMissing ? ['troupe'] : ['troupe', 'pdftotext'] };
+  const rounds: Round[] = [];
+  for (let r = 0; r < config.rounds; r++) rounds.push(await runRound(options, work, r));
+
+  const [perThreads, versusJs, noPool] = htmlTables(rounds, corpora, config);
+  const cpus = os.cpus();
+  return {
+    name: 'processors',
+    title: `Processors per thread count: WASM extraction vs plain JS, pdf vs pdftotext${options.quick ? ' (quick run: 1 round, little work; not for comparison)' : ''}`,
+    about: [
+      `${started.toISOString()}, commit ${commit}`,
+      `Node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'}); threads 1 to ${THREADS.length} (os.availableParallelism())`,
+      `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `${config.rounds} round${config.rounds > 1 ? 's' : ''}; each round builds one pool per thread count in turn and warms it before timing; engines alternate which goes first from round to round`,
+      ...about,
+    ],
+    tables: [...(pdf ? [pdfTable(rounds, pdf, config)] : []), perThreads!, versusJs!, noPool!],
+    charts: charts(rounds, work),
+  };
 }
 
 export const bench: Bench = { name: 'processors', run: runBench };

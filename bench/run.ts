@@ -6,7 +6,9 @@
  *   npm run bench -- --only queue-ops     one bench (comma-separate several)
  */
 import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import os from 'node:os';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -48,6 +50,20 @@ function gitCommit(): string {
   }
 }
 
+/** The file `redis-server` resolves to on PATH, as spawn() finds it. */
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this directory (or not executable): keep looking along PATH.
+    }
+  }
+  return undefined;
+}
+
 /**
  * The version the benches really measure: they start `redis-server` from PATH (startPrivateRedis),
  * which may differ from whatever answers on :6379, so ask a private one of the same binary.
@@ -60,7 +76,9 @@ async function redisInfo(): Promise<{ version: string; binary: string }> {
     try {
       const info = await client.info('server');
       const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-      return { version: field('redis_version') ?? '?', binary: field('executable') || 'redis-server on PATH' };
+      // Not INFO's `executable`: for a bare argv[0] it is the server's cwd joined to it, a file
+      // that need not exist. startPrivateRedis spawns `redis-server` from PATH, so resolve that.
+      return { version: field('redis_version') ?? '?', binary: onPath('redis-server') ?? 'redis-server' };
     } finally {
       client.disconnect();
     }
