@@ -77,16 +77,17 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     let y = yargs
       .positional('processor', { type: 'string', describe: 'a built-in processor (echo, cpu, pdf, wasm, ...) or one from --plugin' })
       .option('sample', {
+        group: 'Tune:',
         type: 'string',
         requiresArg: true,
         describe: 'the job\'s data: a .json file is parsed, any other file is sent as raw bytes (a PDF for pdf, HTML for wasm)',
       })
-      .option('max-threads', { type: 'number', requiresArg: true, describe: `try 1 .. N threads (default: available cores, ${availableParallelism()} here)` })
-      .option('max-tasks-per-thread', { type: 'number', requiresArg: true, default: 4, describe: 'try 1, 2, 4, ... up to N tasks per thread' })
-      .option('seconds', { type: 'number', requiresArg: true, default: 5, describe: 'measuring time per configuration, after a short warm-up (fractions allowed)' })
-      .option('rounds', { type: 'number', requiresArg: true, default: 1, describe: 'sweeps to run, alternating direction; figures are medians (use 3 on a busy machine)' })
-      .option('svg', { type: 'string', requiresArg: true, describe: 'where to write the chart (default ./troupe-tune-<processor>.svg)' })
-      .option('json', { type: 'boolean', describe: 'print JSON for scripts instead of the table' });
+      .option('max-threads', { group: 'Tune:', type: 'number', requiresArg: true, describe: `try 1 .. N threads (default: available cores, ${availableParallelism()} here)` })
+      .option('max-tasks-per-thread', { group: 'Tune:', type: 'number', requiresArg: true, default: 4, describe: 'try 1, 2, 4, ... up to N tasks per thread' })
+      .option('seconds', { group: 'Tune:', type: 'number', requiresArg: true, default: 5, describe: 'measuring time per configuration, after a short warm-up (fractions allowed)' })
+      .option('rounds', { group: 'Tune:', type: 'number', requiresArg: true, default: 1, describe: 'sweeps to run, alternating direction; figures are medians (use 3 on a busy machine)' })
+      .option('svg', { group: 'Tune:', type: 'string', requiresArg: true, describe: 'where to write the chart (default ./troupe-tune-<processor>.svg)' })
+      .option('json', { group: 'Tune:', type: 'boolean', describe: 'print JSON for scripts instead of the table' });
     y = withConfigFlags(y);
     for (const key of [...SWEPT, ...UNUSED]) y = y.hide(flagName(key));
     return y.example([
