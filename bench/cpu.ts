@@ -50,7 +50,10 @@ async function measureThreads(options: BenchOptions, config: typeof FULL, redisU
     bar.done();
     return { threads, rounds };
   } finally {
-    for (const runner of runners.values()) await runner.close();
+    // Both are stopped even when one fails to, so no thread or supervisor outlives the bench.
+    for (const [system, runner] of runners) {
+      await runner.close().catch((err: unknown) => options.log(`cpu: stopping ${LABEL[system]} failed: ${err instanceof Error ? err.message : String(err)}`));
+    }
   }
 }
 

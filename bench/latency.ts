@@ -9,15 +9,17 @@ import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { capacityOf, medianCapacity, type Capacity, type MeasuredCapacity } from './lib/latency-capacity.js';
 import { BULLMQ_INLINE_CONCURRENCY, CONSUMER_LABEL, openConsumer, THREADS, type ConsumerSystem, type LatencyConsumer } from './lib/latency-consumers.js';
-import { fmtMs, latencyReport } from './lib/latency-record.js';
-import { capacityTable, commonRateTable, e2eChart, latencyTarget, ownLoadTable, type PhaseResult, type PhaseSpec } from './lib/latency-tables.js';
+import { aggregate, interleaveRounds, type PhaseSpec, type RoundResult } from './lib/latency-aggregate.js';
+import { fmtMs, recordAll } from './lib/latency-record.js';
+import { capacityTable, commonRateTable, e2eChart, latencyTarget, ownLoadTable, roundsTable } from './lib/latency-tables.js';
 import { ProducerProcess } from './lib/paced-client.js';
 import { commonRates, levelRates, wallNow } from './lib/paced-schedule.js';
 import type { Bench, BenchOptions, BenchResult } from './lib/report.js';
-import { fmtInt, rotate } from './lib/stats.js';
+import { fmtInt } from './lib/stats.js';
 
-const FULL = { levelMs: 10_000, capacityJobs: 10_000, capacityRounds: 3, warmupJobs: 5_000 };
-const QUICK = { levelMs: 2_000, capacityJobs: 2_000, capacityRounds: 2, warmupJobs: 2_000 };
+/** Each level runs `rounds` × `roundMs` per system: 10 s in all (FULL), 2 s (QUICK). */
+const FULL = { roundMs: 2_000, rounds: 5, capacityJobs: 10_000, capacityRounds: 3, warmupJobs: 5_000 };
+const QUICK = { roundMs: 1_000, rounds: 2, capacityJobs: 2_000, capacityRounds: 2, warmupJobs: 2_000 };
 type Config = typeof FULL;
 const FRACTIONS = [0.25, 0.5, 0.75] as const;
 /** PEERS.md's BullMQ latency figures are at 200 jobs/s. */
@@ -56,26 +58,27 @@ async function measureCapacity(options: BenchOptions, config: Config, producer: 
   return medianCapacity(probes);
 }
 
-async function runPhase(config: Config, producer: ProducerProcess, c: LatencyConsumer, spec: PhaseSpec): Promise<PhaseResult> {
+async function runRound(config: Config, producer: ProducerProcess, c: LatencyConsumer, spec: PhaseSpec, round: number): Promise<RoundResult> {
   c.begin();
-  const send = await producer.paced(c.queue, 'latency-probe', spec.rate, config.levelMs, wallNow() + LEAD_MS);
+  const send = await producer.paced(c.queue, 'latency-probe', spec.rate, config.roundMs, wallNow() + LEAD_MS);
   if (send.failed > 0) throw new Error(`${c.system}: ${send.failed} of ${send.sent} enqueues failed: ${send.firstError}`);
   await c.waitFor(send.sent, DRAIN_TIMEOUT_MS);
+  const loadAvg = os.loadavg()[0]!;
   const times = await c.collect();
   if (times.length !== send.sent) throw new Error(`${c.system}: ${send.sent} jobs sent, ${times.length} came back with all their stamps`);
   await c.cleanup();
-  return { ...spec, send, latency: latencyReport(times) };
+  return { spec, round, send, recorder: recordAll(times), loadAvg };
 }
 
-/** Own-capacity levels first, then common rates; within each, the systems' order rotates. */
+/** The phases of the run: own-capacity levels, then common rates. */
 function planPhases(capacities: ReadonlyMap<ConsumerSystem, MeasuredCapacity>): PhaseSpec[] {
   const phases: PhaseSpec[] = [];
-  FRACTIONS.forEach((fraction, i) => {
-    for (const system of rotate(SYSTEMS, i)) phases.push({ system, fraction, rate: levelRates(capacities.get(system)!.drainRate, [fraction])[0]! });
-  });
-  commonRates([...capacities.values()].map((c) => c.drainRate), FIXED_RATES).forEach((rate, i) => {
-    for (const system of rotate(SYSTEMS, i + FRACTIONS.length)) phases.push({ system, rate });
-  });
+  for (const fraction of FRACTIONS) {
+    for (const system of SYSTEMS) phases.push({ system, fraction, rate: levelRates(capacities.get(system)!.drainRate, [fraction])[0]! });
+  }
+  for (const rate of commonRates([...capacities.values()].map((c) => c.drainRate), FIXED_RATES)) {
+    for (const system of SYSTEMS) phases.push({ system, rate });
+  }
   return phases;
 }
 
@@ -100,21 +103,23 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     const capacities = new Map<ConsumerSystem, MeasuredCapacity>();
     for (const system of SYSTEMS) capacities.set(system, await measureCapacity(options, config, producer, consumers.get(system)!));
 
-    const phases = planPhases(capacities);
-    const bar = options.progress('latency phases', phases.length);
-    const results: PhaseResult[] = [];
-    for (const spec of phases) {
-      const r = await runPhase(config, producer, consumers.get(spec.system)!, spec);
-      results.push(r);
+    const plan = interleaveRounds(planPhases(capacities), SYSTEMS.length, config.rounds);
+    const bar = options.progress('latency rounds', plan.length);
+    const rounds: RoundResult[] = [];
+    for (const { spec, round } of plan) {
+      const r = await runRound(config, producer, consumers.get(spec.system)!, spec, round);
+      rounds.push(r);
       bar.tick();
+      const rep = r.recorder.report();
       const load = spec.fraction === undefined ? 'common' : `${Math.round(spec.fraction * 100)}%`;
       options.log(
-        `latency ${CONSUMER_LABEL[spec.system].padEnd(16)} ${load.padStart(6)} ${fmtInt(spec.rate).padStart(6)}/s  wait p50/p99 ${fmtMs(r.latency.wait.p50)}/${fmtMs(r.latency.wait.p99)} ms  e2e p99 ${fmtMs(r.latency.endToEnd.p99)} ms  producer late p99 ${fmtMs(r.latency.producerLate.p99)} ms`,
+        `latency r${round + 1} ${CONSUMER_LABEL[spec.system].padEnd(16)} ${load.padStart(6)} ${fmtInt(spec.rate).padStart(6)}/s  wait p50/p99 ${fmtMs(rep.wait.p50)}/${fmtMs(rep.wait.p99)} ms  e2e p99 ${fmtMs(rep.endToEnd.p99)} ms  producer late p99 ${fmtMs(rep.producerLate.p99)} ms  load ${r.loadAvg.toFixed(2)}`,
       );
     }
     bar.done();
+    const rows = aggregate(rounds);
 
-    const backwards = results.reduce((n, r) => n + r.latency.backwards, 0);
+    const backwards = rows.reduce((n, r) => n + r.backwards, 0);
     const cpus = os.cpus();
     return {
       name: 'latency',
@@ -125,18 +130,21 @@ async function run(options: BenchOptions): Promise<BenchResult> {
         `consumers, all in the bench process, one queue each: Troupe = a real Supervisor with ${THREADS} threads (default prefetch and packing; HTTP, scheduler and metrics log lines off) running a no-op plugin (bench/lib/latency-probe-plugin.mjs); BullMQ inline = Worker with an async function, concurrency ${BULLMQ_INLINE_CONCURRENCY}; BullMQ sandboxed = Worker with a processor file, useWorkerThreads, concurrency ${THREADS}`,
         `producer: a separate Node process (bench/lib/paced-producer.ts), one enqueue call per job (Troupe enqueue(), BullMQ add()), so its CPU is not the consumers' event loop`,
         `open loop: send times are fixed in advance, evenly spaced at the rate; the producer never waits for a reply, and when behind it sends at once. Latency counts from the *scheduled* send time, so a stall is charged to every job it delayed (no coordinated omission); the producer's own lateness is shown separately`,
-        `each level runs ${config.levelMs / 1000} s; all its jobs complete before the next starts; levels alternate systems in rotating order`,
+        `each level runs ${config.rounds} rounds of ${config.roundMs / 1000} s per system (${(config.rounds * config.roundMs) / 1000} s in all); round r of every level and system runs before round r + 1, with the systems' order rotating, so outside load on this shared machine hits one round rather than one system; every round's jobs complete before the next round starts`,
         `stamps: performance.timeOrigin + performance.now() (wall clock, µs resolution) in every process and thread; the scheduled and actual send times travel in the job's payload; the processor stamps its start into its result; completion is stamped where the consumer learns Redis took the outcome (Troupe: the supervisor's 'settled' event; BullMQ: the Worker's 'completed' event, after moveToFinished)`,
         `clock agreement: the producer's clock is within [${offset.low.toFixed(3)}, ${offset.high.toFixed(3)}] ms of the bench's (50 IPC pings); threads share the process clock; ${backwards} stamps across all phases ran backwards`,
         `histograms: HDR, whole µs, 3 significant digits (src/metrics/latency.ts)`,
       ],
-      tables: [capacityTable(capacities, FLOOD_WINDOW, config.capacityRounds), ownLoadTable(results), commonRateTable(results)],
-      targets: [latencyTarget(results)],
-      charts: [e2eChart(results, SYSTEMS)],
+      tables: [capacityTable(capacities, FLOOD_WINDOW, config.capacityRounds), ownLoadTable(rows, config.rounds), commonRateTable(rows)],
+      detailTables: [roundsTable(rounds)],
+      targets: [latencyTarget(rows)],
+      charts: [e2eChart(rows, SYSTEMS)],
     };
   } finally {
-    await producer.stop();
-    for (const c of consumers.values()) await c.close();
+    // Each part is stopped even when another fails to, so nothing outlives the bench.
+    const stopping = (what: string) => (err: unknown) => options.log(`latency: stopping ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    await producer.stop().catch(stopping('the producer'));
+    for (const c of consumers.values()) await c.close().catch(stopping(CONSUMER_LABEL[c.system]));
     await server.destroy();
   }
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { physicalLimit, pctOf, threadCounts } from '../bench/lib/cpu-limit.js';
 import { capacityOf, medianCapacity, type Capacity } from '../bench/lib/latency-capacity.js';
-import { latencyReport, type JobTimes } from '../bench/lib/latency-record.js';
+import { aggregate, interleaveRounds, type PhaseSpec, type RoundResult } from '../bench/lib/latency-aggregate.js';
+import { latencyReport, recordAll, type JobTimes } from '../bench/lib/latency-record.js';
 import { ProducerProcess } from '../bench/lib/paced-client.js';
 import { clockOffsetBounds, commonRates, levelRates, pacedPlan, pacerStep, PRECISE_BELOW_MS, scheduledAt, wallNow } from '../bench/lib/paced-schedule.js';
 import { Queue } from '../src/index.js';
@@ -75,6 +76,44 @@ test('latency percentiles come from the scheduled send time, in ms, within HDR p
 
   const skewed = latencyReport([{ scheduledAt: 0, sentAt: 1, startedAt: 0.5, completedAt: 2 }]);
   assert.equal(skewed.backwards, 1, 'a start before its send can only be clock skew, and is counted');
+});
+
+/** `n` jobs waiting `waitMs` each, completing 1 ms after they start, sent on time. */
+function jobs(n: number, waitMs: (i: number) => number): JobTimes[] {
+  return Array.from({ length: n }, (_, i) => ({ scheduledAt: i, sentAt: i, startedAt: i + waitMs(i), completedAt: i + waitMs(i) + 1 }));
+}
+
+test('rounds fold into one row per phase: p50/p99 are the median over rounds, p99.9 is pooled', () => {
+  const troupe: PhaseSpec = { system: 'troupe', rate: 100, fraction: 0.5 };
+  const bull: PhaseSpec = { system: 'bullmq-inline', rate: 100, fraction: 0.5 };
+  const round = (spec: PhaseSpec, r: number, times: JobTimes[]): RoundResult => ({
+    spec,
+    round: r,
+    send: { sent: times.length, failed: 0, sendingMs: 1 },
+    recorder: recordAll(times),
+    loadAvg: 1,
+  });
+  // Troupe: three rounds of 1,000 jobs; two quiet ones (1 ms waits), and one where the last 5%
+  // of jobs waited 50 ms (a burst of outside load).
+  const quiet = jobs(1000, () => 1);
+  const burst = jobs(1000, (i) => (i >= 950 ? 50 : 2));
+  const rows = aggregate([round(troupe, 0, quiet), round(bull, 0, jobs(10, () => 3)), round(troupe, 1, burst), round(troupe, 2, quiet)]);
+
+  assert.deepEqual(rows.map((r) => [r.spec.system, r.rounds, r.jobs]), [['troupe', 3, 3000], ['bullmq-inline', 1, 10]]);
+  const [t] = rows;
+  const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) <= expected / 512, `${actual} vs ${expected}`);
+  near(t!.wait.p50, 1); // rounds' p50s: 1, 2, 1 → median 1
+  near(t!.wait.p99, 1); // rounds' p99s: 1, 50, 1 → median 1: one bad round does not set the row
+  near(t!.wait.p99Range[0], 1);
+  near(t!.wait.p99Range[1], 50);
+  near(t!.wait.p999, 50); // pooled: 50 of 3,000 jobs (1.7%) waited 50 ms
+  near(t!.endToEnd.p99, 2);
+  assert.equal(t!.producerLateP99, 0);
+});
+
+test('rounds run interleaved: round r of every phase before round r + 1, the order within a level rotating', () => {
+  const order = interleaveRounds(['a25', 'b25', 'a50', 'b50'], 2, 2).map(({ spec, round }) => `${spec}#${round}`);
+  assert.deepEqual(order, ['a25#0', 'b25#0', 'a50#0', 'b50#0', 'b25#1', 'a25#1', 'b50#1', 'a50#1']);
 });
 
 test('capacity is jobs over first send to last completion, and says who set the pace', () => {

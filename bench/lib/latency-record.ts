@@ -42,24 +42,46 @@ export function isProbeData(value: unknown): value is ProbeData {
   return typeof v.s === 'number' && typeof v.a === 'number';
 }
 
-function record(h: Histogram, ms: number): void {
-  h.recordValue(toMicros(ms));
+/**
+ * Wait, end-to-end and producer-lateness histograms for one set of jobs (a round), mergeable so
+ * several rounds can also be read as one pool.
+ */
+export class LatencyRecorder {
+  readonly wait: Histogram = newHistogram();
+  readonly endToEnd: Histogram = newHistogram();
+  readonly producerLate: Histogram = newHistogram();
+  jobs = 0;
+  backwards = 0;
+
+  add(t: JobTimes): void {
+    this.jobs += 1;
+    if (t.startedAt < t.sentAt || t.completedAt < t.startedAt) this.backwards += 1;
+    this.wait.recordValue(toMicros(t.startedAt - t.scheduledAt));
+    this.endToEnd.recordValue(toMicros(t.completedAt - t.scheduledAt));
+    this.producerLate.recordValue(toMicros(t.sentAt - t.scheduledAt));
+  }
+
+  merge(other: LatencyRecorder): void {
+    this.wait.add(other.wait);
+    this.endToEnd.add(other.endToEnd);
+    this.producerLate.add(other.producerLate);
+    this.jobs += other.jobs;
+    this.backwards += other.backwards;
+  }
+
+  report(): LatencyReport {
+    return { jobs: this.jobs, wait: summarize(this.wait), endToEnd: summarize(this.endToEnd), producerLate: summarize(this.producerLate), backwards: this.backwards };
+  }
+}
+
+export function recordAll(samples: Iterable<JobTimes>): LatencyRecorder {
+  const recorder = new LatencyRecorder();
+  for (const t of samples) recorder.add(t);
+  return recorder;
 }
 
 export function latencyReport(samples: Iterable<JobTimes>): LatencyReport {
-  const wait = newHistogram();
-  const endToEnd = newHistogram();
-  const late = newHistogram();
-  let jobs = 0;
-  let backwards = 0;
-  for (const t of samples) {
-    jobs += 1;
-    if (t.startedAt < t.sentAt || t.completedAt < t.startedAt) backwards += 1;
-    record(wait, t.startedAt - t.scheduledAt);
-    record(endToEnd, t.completedAt - t.scheduledAt);
-    record(late, t.sentAt - t.scheduledAt);
-  }
-  return { jobs, wait: summarize(wait), endToEnd: summarize(endToEnd), producerLate: summarize(late), backwards };
+  return recordAll(samples).report();
 }
 
 /** Milliseconds for a table cell: two decimals below 10 ms, one below 100, whole above. */
