@@ -418,7 +418,7 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
   const cpus = os.cpus();
   return {
     name: 'processors',
-    title: `Processors per thread count: WASM extraction vs plain JS, pdf vs pdftotext${options.quick ? ' (quick run: 1 round, little work; not for comparison)' : ''}`,
+    title: `Processors per thread count: WASM extraction vs plain JS, ${pdf?.pdftotextMissing ? 'pdf alone' : pdf ? 'pdf vs pdftotext' : 'no PDF'}${options.quick ? ' (quick run: 1 round, little work; not for comparison)' : ''}`,
     about: [
       `${started.toISOString()}, commit ${commit}`,
       `Node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'}); threads 1 to ${THREADS.length} (os.availableParallelism())`,

@@ -87,6 +87,19 @@ async function measure<T>(admin: Redis, target: Target, p: Phase, queueName: str
 
 type Round = Map<string, Measurement<CommandStats>>;
 
+/** Runs phases one after another under one progress bar. */
+async function phaseGroup(options: BenchOptions, label: string, phases: readonly Phase[], each: (p: Phase) => Promise<unknown>): Promise<void> {
+  const bar = options.progress(label, phases.length);
+  try {
+    for (const p of phases) {
+      await each(p);
+      bar.tick();
+    }
+  } finally {
+    bar.done();
+  }
+}
+
 /** The code measured: HEAD, plus "+dirty" when src/ has uncommitted changes (others edit it too). */
 function gitCommit(): string {
   const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -95,6 +108,41 @@ function gitCommit(): string {
   } catch {
     return 'unknown'; // Not a checkout (e.g. a tarball): the report just says so.
   }
+}
+
+/** Bar charts of the two throughput tables: jobs/s per system at each batch size (medians). */
+function buildCharts(rounds: Round[], jobs: number): NonNullable<BenchResult['charts']> {
+  const rate = (id: string) => median(rounds.map((r) => jobs / r.get(id)!.seconds));
+  const name: Record<System, string> = { troupe: 'Troupe', bullmq: 'BullMQ', 'bee-queue': 'bee-queue' };
+  const drainGroups = BATCHES.flatMap((batch) => CONSUMERS.map((consumers) => ({ batch, consumers })));
+  return [
+    {
+      file: 'enqueue',
+      chart: {
+        kind: 'bar',
+        title: `Enqueue: jobs/s by batch size (${fmtInt(jobs)} jobs, median)`,
+        xLabel: 'jobs per call (batch)',
+        yLabel: 'jobs/s',
+        categories: BATCHES.map(String),
+        series: ENQUEUE_SYSTEMS.map((system) => ({ name: name[system], points: BATCHES.map((b, i) => [i, rate(phase('enqueue', system, b, 1).id)] as const) })),
+      },
+    },
+    {
+      file: 'drain',
+      chart: {
+        kind: 'bar',
+        title: `Lease+complete: jobs/s by batch size and consumers (${fmtInt(jobs)} jobs, median)`,
+        xLabel: 'jobs per lease (batch) × consumers',
+        yLabel: 'jobs/s',
+        categories: drainGroups.map((g) => `b${g.batch} × ${g.consumers}`),
+        series: [
+          { name: 'Troupe', points: drainGroups.map((g, i) => [i, rate(phase('drain', 'troupe', g.batch, g.consumers).id)] as const) },
+          // BullMQ has no batch lease: it has a bar at batch 1 only.
+          { name: 'BullMQ', points: drainGroups.map((g, i) => [i, g.batch === 1 ? rate(phase('drain', 'bullmq', 1, g.consumers).id) : Number.NaN] as const) },
+        ],
+      },
+    },
+  ];
 }
 
 function buildTables(rounds: Round[], audit: Map<string, MonitorTally>, jobs: number, auditJobs: number): { tables: Table[]; details: Table[] } {
@@ -198,25 +246,27 @@ async function run(options: BenchOptions): Promise<BenchResult> {
 
     // Loads every script into the server and warms the JIT, so neither shows up in round 1.
     options.log(`queue-ops: warm-up (${WARMUP_JOBS} jobs per phase)`);
-    for (const p of roundPhases(0)) await measure(admin, target, p, name('warm', p), Math.min(WARMUP_JOBS, config.jobs), nullProbe());
+    await phaseGroup(options, 'queue-ops warm-up', roundPhases(0), (p) => measure(admin, target, p, name('warm', p), Math.min(WARMUP_JOBS, config.jobs), nullProbe()));
 
     const rounds: Round[] = [];
     for (let r = 1; r <= config.rounds; r++) {
       const round: Round = new Map();
       const roundStart = performance.now();
-      for (const p of roundPhases(r)) {
+      await phaseGroup(options, `queue-ops round ${r}/${config.rounds}`, roundPhases(r), async (p) => {
         const m = await measure(admin, target, p, name(`r${r}`, p), config.jobs, commandStatsProbe(admin));
         round.set(p.id, m);
         const slow = m.seconds > SLOW_PHASE_S ? '  (slow: consider fewer jobs)' : '';
         options.log(`queue-ops round ${r}/${config.rounds}  ${p.label.padEnd(52)} ${fmtInt(config.jobs / m.seconds).padStart(8)} jobs/s  ${m.seconds.toFixed(2)} s${slow}`);
-      }
+      });
       rounds.push(round);
       options.log(`queue-ops round ${r}/${config.rounds} done in ${((performance.now() - roundStart) / 1000).toFixed(1)} s`);
     }
 
     options.log(`queue-ops: MONITOR audit (${config.auditJobs} jobs per phase, untimed)`);
     const audit = new Map<string, MonitorTally>();
-    for (const p of roundPhases(0)) audit.set(p.id, (await measure(admin, target, p, name('audit', p), config.auditJobs, monitorProbe(admin))).counts);
+    await phaseGroup(options, 'queue-ops MONITOR audit', roundPhases(0), async (p) => {
+      audit.set(p.id, (await measure(admin, target, p, name('audit', p), config.auditJobs, monitorProbe(admin))).counts);
+    });
 
     const { tables, details } = buildTables(rounds, audit, config.jobs, config.auditJobs);
     const cpus = os.cpus();
@@ -227,11 +277,12 @@ async function run(options: BenchOptions): Promise<BenchResult> {
         `${started.toISOString()}, commit ${commit} (read at the start)`,
         `Node ${process.version}, Redis ${redisVersion} (private server, no persistence, loopback), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'})`,
         `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-        `${config.rounds} rounds of ${fmtInt(config.jobs)} jobs per phase after a ${WARMUP_JOBS}-job warm-up; FLUSHALL and a fresh queue name before every phase`,
+        `${config.rounds} round${config.rounds > 1 ? 's' : ''} of ${fmtInt(config.jobs)} jobs per phase after a ${WARMUP_JOBS}-job warm-up; FLUSHALL and a fresh queue name before every phase`,
         `library defaults otherwise: Troupe keeps the newest ${fmtInt(TROUPE_KEEP_COMPLETED)} completed jobs (trimming in complete), BullMQ keeps every completed job, bee-queue producer only (isWorker: false)`,
       ],
       tables,
       detailTables: details,
+      charts: buildCharts(rounds, config.jobs),
     };
   } finally {
     await admin.quit().catch(() => admin.disconnect()); // Quit fails if the server already died; then just drop the socket.
