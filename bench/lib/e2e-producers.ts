@@ -15,6 +15,8 @@ export interface Producer {
   enqueue(count: number, ms?: number): Promise<void>;
   /** Throws unless nothing is waiting, running or failed. */
   verifyDrained(): Promise<void>;
+  /** True once nothing is waiting or running (for polling while warming up). */
+  drained(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,10 @@ function troupe(redisUrl: string, queueName: string): Producer {
       const c = await queue.counts();
       expectZero('troupe', { pending: c.pending, active: c.active, delayed: c.delayed, dead: c.dead, completed: c.completed });
     },
+    drained: async () => {
+      const c = await queue.counts();
+      return c.pending + c.active + c.delayed === 0;
+    },
     close: () => queue.close(),
   };
 }
@@ -63,6 +69,10 @@ function bullmq(redisUrl: string, queueName: string): Producer {
     verifyDrained: async () => {
       const c = await queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed');
       expectZero('bullmq', c);
+    },
+    drained: async () => {
+      const c = await queue.getJobCounts('wait', 'active', 'delayed');
+      return (c.wait ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) === 0;
     },
     close: () => queue.close(),
   };
@@ -82,6 +92,10 @@ function beeQueue(redisUrl: string, queueName: string): Producer {
     verifyDrained: async () => {
       const h = await queue.checkHealth();
       expectZero('bee-queue', { waiting: h.waiting, active: h.active, delayed: h.delayed, failed: h.failed, succeeded: h.succeeded });
+    },
+    drained: async () => {
+      const h = await queue.checkHealth();
+      return h.waiting + h.active + h.delayed === 0;
     },
     close: () => queue.close(),
   };

@@ -1,0 +1,41 @@
+/** A Troupe supervisor as `troupe supervise` builds one, without the CLI around it. */
+import { Queue } from '../../src/queue/index.js';
+import { defaultConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
+import { createLogger } from '../../src/supervisor/logger.js';
+import { loadProcessorTable } from '../../src/supervisor/processor-table.js';
+import { servicesFor } from '../../src/supervisor/services.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import type { Consumer, ConsumerHooks } from './e2e-consumers.js';
+import type { ConsumerSpec } from './e2e-protocol.js';
+
+export async function openTroupe(spec: ConsumerSpec, hooks: ConsumerHooks): Promise<Consumer> {
+  const config: SupervisorConfig = {
+    ...defaultConfig(),
+    redisUrl: spec.redisUrl,
+    queues: [spec.queue],
+    threads: spec.concurrency,
+    minThreads: spec.concurrency,
+    // Peers run no scheduler and no HTTP endpoint; neither is on the job path.
+    scheduler: false,
+    httpPort: 0,
+    logLevel: 'warn',
+  };
+  const logger = createLogger(config.logLevel);
+  const processors = await loadProcessorTable([], process.cwd());
+  const supervisor = new Supervisor({ config, logger, processors, services: servicesFor(config) });
+  supervisor.events.on('settled', ({ job, disposition }) => {
+    if (disposition === 'completed') hooks.finished();
+    else hooks.failed(`troupe job ${job.id} ended ${disposition}`);
+  });
+  // The queue's operator pause: every supervisor stops leasing, and resume() wakes them at once.
+  const admin = new Queue(spec.queue, { connection: spec.redisUrl });
+  return {
+    start: () => supervisor.start(),
+    pause: () => admin.pause(),
+    resume: () => admin.resume(),
+    close: async () => {
+      await supervisor.stop();
+      await admin.close();
+    },
+  };
+}
