@@ -240,6 +240,14 @@ describe('the report', () => {
     assert.match(text, /Knee: 2 threads × 1 task per thread, because it reaches 98% of the best throughput/);
   });
 
+  test('rows with failures are named, with the last error, and never marked as the knee', () => {
+    const mixed = [measurement(1, 1, 500), measurement(2, 1, 990), measurement(2, 2, 1000, { failed: 2 })];
+    const text = formatReport(result(mixed, { firstError: 'THREAD_OUT_OF_MEMORY: heap over 512 MiB' }), undefined);
+    assert.match(text, /^\s+2\s+2\s+1,000\s.*\s2\s+has failures$/m);
+    assert.match(text, /1 configuration had failed jobs and could not be chosen\. Last error: THREAD_OUT_OF_MEMORY: heap over 512 MiB\./);
+    assert.match(text, /^\s+2\s+1\s+990\s.*← knee$/m);
+  });
+
   test('flags come in the three forms of the configuration table', () => {
     assert.deepEqual(flagsFor({ threads: 3, tasksPerThread: 4 }), {
       cli: 'troupe supervise --threads 3 --tasks-per-thread 4',

@@ -67,8 +67,9 @@ export function flagsFor(p: TunePoint): { cli: string; env: string; config: Reco
 /** Why the knee is that row, in the rule's own terms; or why there is no recommendation. */
 export function explain(result: TuneResult): string {
   const { choice, rows } = result;
-  const failedNote = choice.withFailures.length > 0 ? ` ${plural(choice.withFailures.length, 'configuration', 'configurations')} had failed jobs and could not be chosen.` : '';
   const errorNote = result.firstError ? ` Last error: ${result.firstError.replace(/\.?$/, '.')}` : '';
+  const failedNote =
+    choice.withFailures.length > 0 ? ` ${plural(choice.withFailures.length, 'configuration', 'configurations')} had failed jobs and could not be chosen.${errorNote}` : '';
   if (!choice.ok) {
     if (choice.why === 'all-failed') {
       const scope = result.stoppedEarly ? 'at the first configuration (1 thread × 1 task), so the others were not run' : 'in every configuration';
