@@ -77,3 +77,33 @@ test('an embedded supervisor reports every job through its events, runs its serv
   assert.deepEqual(calls, ['start a', 'start b', 'stop b', 'stop a']);
   assert.equal(supervisor.status().shuttingDown, true);
 });
+
+test('renewals racing completions report no lost leases: a lease gone because its job finished is not lost', async () => {
+  // A heartbeat this short puts a renewal call in flight beside almost every completion write,
+  // so a finished job's lease is regularly "gone" when the renewal reaches Redis.
+  const config = { ...defaultConfig(), redisUrl: redis.url, queues: ['renew-race'], threads: 2, heartbeatMs: 5, leaseMs: 5000 };
+  const supervisor = new Supervisor({ config, logger: createLogger('silent'), processors: await loadProcessorTable([], process.cwd()), services: [] });
+  let renewalsWithLeases = 0;
+  let reportedLost = 0;
+  supervisor.events.on('renewed', ({ lost }) => {
+    renewalsWithLeases += 1;
+    reportedLost += lost;
+  });
+  let settled = 0;
+  supervisor.events.on('settled', () => void (settled += 1));
+  const queue = new Queue('renew-race', { connection: redis.url });
+  try {
+    await supervisor.start();
+    const jobs = 1500;
+    // Jobs of about 2 ms, so many are held while renewals run.
+    await queue.enqueueMany(Array.from({ length: jobs }, () => ({ processor: 'cpu', data: { ms: 2 } })));
+    await eventually(async () => (settled >= jobs ? true : undefined), 60_000, 'every job to settle');
+    assert.ok(renewalsWithLeases > 20, `renewals ran beside the jobs (${renewalsWithLeases})`);
+    assert.equal(reportedLost, 0);
+    assert.equal(supervisor.stats.leaseLost, 0);
+    assert.equal((await queue.counts()).completed, jobs);
+  } finally {
+    await supervisor.stop();
+    await queue.close();
+  }
+});

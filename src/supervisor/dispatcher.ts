@@ -123,14 +123,21 @@ export class Dispatcher {
     return this.held.get(queue)?.get(id);
   }
 
-  /** Renewal found these leases gone: drop buffered ones; running ones finish and are refused. */
-  markLost(queue: string, ids: readonly string[]): void {
+  /**
+   * Renewal found these leases gone: drop buffered ones; running ones finish and are refused.
+   * Returns the ids really lost. A job whose outcome is being written is left to the acker: its
+   * lease may be gone only because that write landed first, and if it was really lost the
+   * write says so and the acker counts it.
+   */
+  markLost(queue: string, ids: readonly string[]): string[] {
     const byId = this.held.get(queue);
     const dropped = new Set<HeldJob>();
+    const lost: string[] = [];
     for (const id of ids) {
       const held = byId?.get(id);
-      if (!held) continue;
+      if (!held || held.state === 'acking') continue;
       held.lost = true;
+      lost.push(id);
       if (held.state === 'buffered') dropped.add(held);
     }
     if (dropped.size > 0) {
@@ -138,7 +145,8 @@ export class Dispatcher {
       this.buffer = this.buffer.filter((h) => !dropped.has(h));
       for (const held of dropped) this.settle(held);
     }
-    this.deps.stats.leaseLost += ids.length;
+    this.deps.stats.leaseLost += lost.length;
+    return lost;
   }
 
   /** Called once Redis took a job's outcome (or the job was dropped): it is no longer held. */

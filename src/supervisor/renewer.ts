@@ -46,11 +46,13 @@ export class Renewer {
         const leases = this.dispatcher.leasesOf(consumer.name);
         if (leases.length === 0) return;
         try {
-          const lost = await consumer.renew(this.owner, leases, this.leaseMs);
+          const gone = await consumer.renew(this.owner, leases, this.leaseMs);
+          // A completion written while this call was on its way also makes a lease "gone";
+          // markLost keeps only the jobs still held, which are the ones really lost.
+          const lost = gone.length > 0 ? this.dispatcher.markLost(consumer.name, gone) : [];
           this.events.emit('renewed', { queue: consumer.name, leases: leases.length, lost: lost.length, lagMs: Math.max(0, Date.now() - scheduled) });
           if (lost.length > 0) {
             this.logger.warn({ queue: consumer.name, lost }, 'leases lost (expired and reclaimed, or finished elsewhere); their results will be discarded');
-            this.dispatcher.markLost(consumer.name, lost);
           }
         } catch (err) {
           // The next heartbeat tries again; a lease survives leaseMs, at least two heartbeats.
