@@ -47,6 +47,7 @@ export async function runPhase<T>(ctx: PhaseContext, system: SystemUnderTest, qu
   await ctx.admin.flushall();
   const producer = openProducer(system.kind, ctx.redisUrl, queue);
   let consumer: ConsumerProcess | undefined;
+  let sampler: RssSampler | undefined;
   try {
     await producer.enqueue(WARM_JOBS);
     consumer = await ConsumerProcess.start(ctx.build.childEntry, {
@@ -60,7 +61,7 @@ export async function runPhase<T>(ctx: PhaseContext, system: SystemUnderTest, qu
     const pid = consumer.pid;
     const readyRssKb = readProcStatus(pid).rssKb;
     const peakReset = resetPeak(pid);
-    const sampler = new RssSampler(pid);
+    sampler = new RssSampler(pid);
     sampler.start();
 
     const enqueueStart = performance.now();
@@ -92,6 +93,7 @@ export async function runPhase<T>(ctx: PhaseContext, system: SystemUnderTest, qu
       counts,
     };
   } finally {
+    sampler?.stop();
     consumer?.kill();
     await producer.close();
   }
