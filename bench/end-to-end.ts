@@ -21,11 +21,11 @@ import type { Table } from './lib/table.js';
 const FULL = { jobs: 30_000, rounds: 5, auditJobs: 2_000 };
 const QUICK = { jobs: 5_000, rounds: 1, auditJobs: 500 };
 
-const TROUPE: SystemUnderTest = { id: 'troupe', label: 'Troupe, 2 threads', kind: 'troupe', concurrency: 2 };
-const BULL_INLINE: SystemUnderTest = { id: 'bullmq-inline', label: 'BullMQ inline, conc 100', kind: 'bullmq-inline', concurrency: 100 };
-const BULL_SANDBOX_2: SystemUnderTest = { id: 'bullmq-sandboxed-2', label: 'BullMQ sandboxed, 2 threads', kind: 'bullmq-sandboxed', concurrency: 2 };
-const BULL_SANDBOX_8: SystemUnderTest = { id: 'bullmq-sandboxed-8', label: 'BullMQ sandboxed, 8 threads', kind: 'bullmq-sandboxed', concurrency: 8 };
-const BEE: SystemUnderTest = { id: 'bee-queue', label: 'bee-queue, conc 100', kind: 'bee-queue', concurrency: 100 };
+const TROUPE: SystemUnderTest = { id: 'troupe', label: 'Troupe, 2 threads', short: 'Troupe', kind: 'troupe', concurrency: 2 };
+const BULL_INLINE: SystemUnderTest = { id: 'bullmq-inline', label: 'BullMQ inline, conc 100', short: 'BullMQ inline', kind: 'bullmq-inline', concurrency: 100 };
+const BULL_SANDBOX_2: SystemUnderTest = { id: 'bullmq-sandboxed-2', label: 'BullMQ sandboxed, 2 threads', short: 'BullMQ sbx 2', kind: 'bullmq-sandboxed', concurrency: 2 };
+const BULL_SANDBOX_8: SystemUnderTest = { id: 'bullmq-sandboxed-8', label: 'BullMQ sandboxed, 8 threads', short: 'BullMQ sbx 8', kind: 'bullmq-sandboxed', concurrency: 8 };
+const BEE: SystemUnderTest = { id: 'bee-queue', label: 'bee-queue, conc 100', short: 'bee-queue', kind: 'bee-queue', concurrency: 100 };
 const SYSTEMS = [TROUPE, BULL_INLINE, BULL_SANDBOX_2, BULL_SANDBOX_8, BEE] as const;
 
 const GOALS = { sandboxed: 5, inline: 2, bee: 1.5, clientCommandsPerJob: 1 };
@@ -202,10 +202,10 @@ async function run(options: BenchOptions): Promise<BenchResult> {
           file: 'throughput',
           chart: {
             title: `No-op jobs drained, jobs/s (${fmtInt(config.jobs)} jobs, median)`,
-            xLabel: 'system',
+            xLabel: 'system (sbx n: BullMQ sandboxed on n worker threads; Troupe on 2)',
             yLabel: 'jobs/s',
             kind: 'bar',
-            categories: SYSTEMS.map((s) => s.label),
+            categories: SYSTEMS.map((s) => s.short),
             series: [{ name: 'drain jobs/s', points: SYSTEMS.map((s, i) => [i, median(rates(measured, s.id))] as const) }],
           },
         },

@@ -34,16 +34,19 @@ interface Context {
 interface Subject {
   id: string;
   label: string;
+  /** For the chart's axis, where groups are narrow. */
+  short: string;
   /** Worker threads that run jobs ('—' for inline consumers). */
   threads: string;
   measure(ctx: Context, queue: string): Promise<ProcStatus>;
 }
 
 /** A consumer child (e2e-child): `warmJobs` overlapping jobs start its threads before it reports ready. */
-function consumer(id: string, label: string, kind: ConsumerKind, concurrency: number, threads: string, warmJobs: number): Subject {
+function consumer(id: string, label: string, short: string, kind: ConsumerKind, concurrency: number, threads: string, warmJobs: number): Subject {
   return {
     id,
     label,
+    short,
     threads,
     measure: async (ctx, queue) => {
       // Piscina has no queue: its child runs its warm-up tasks itself.
@@ -68,6 +71,7 @@ function troupeCli(threads: number, fromSource: boolean): Subject {
   return {
     id: `troupe-${threads}${fromSource ? '-tsx' : ''}`,
     label: `Troupe supervisor, ${threads} thread${threads > 1 ? 's' : ''}${fromSource ? ', tsx' : ''}`,
+    short: fromSource ? 'Troupe tsx' : `Troupe ${threads}`,
     threads: String(threads),
     measure: async (ctx, queue) => {
       const flags = ['supervise', '--queues', queue, '--threads', String(threads), '--min-threads', String(threads)];
@@ -88,20 +92,21 @@ function troupeCli(threads: number, fromSource: boolean): Subject {
 const BARE: Subject = {
   id: 'bare-node',
   label: 'bare node -e (floor)',
+  short: 'node',
   threads: '—',
   measure: () => idleOfProcess(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], async () => {}),
 };
 const TROUPE_2 = troupeCli(2, false);
-const BULL_SANDBOX_2 = consumer('bullmq-sandboxed-2', 'BullMQ sandboxed, 2 threads', 'bullmq-sandboxed', 2, '2', 2);
+const BULL_SANDBOX_2 = consumer('bullmq-sandboxed-2', 'BullMQ sandboxed, 2 threads', 'Bull sbx 2', 'bullmq-sandboxed', 2, '2', 2);
 
 const SUBJECTS: readonly Subject[] = [
   BARE,
-  consumer('piscina-2', 'raw Piscina, 2 threads', 'piscina', 2, '2', 2),
+  consumer('piscina-2', 'raw Piscina, 2 threads', 'Piscina 2', 'piscina', 2, '2', 2),
   ...TROUPE_THREADS.map((t) => (t === 2 ? TROUPE_2 : troupeCli(t, false))),
   troupeCli(2, true),
   BULL_SANDBOX_2,
-  consumer('bullmq-inline', 'BullMQ inline, conc 100', 'bullmq-inline', 100, '—', 2),
-  consumer('bee-queue', 'bee-queue, conc 100', 'bee-queue', 100, '—', 2),
+  consumer('bullmq-inline', 'BullMQ inline, conc 100', 'Bull inl', 'bullmq-inline', 100, '—', 2),
+  consumer('bee-queue', 'bee-queue, conc 100', 'bee-queue', 'bee-queue', 100, '—', 2),
 ];
 
 const mib = (kb: number) => kb / KIB_PER_MIB;
@@ -199,10 +204,10 @@ async function run(options: BenchOptions): Promise<BenchResult> {
           file: 'idle-rss',
           chart: {
             title: 'Idle RSS per process, MiB (median)',
-            xLabel: 'process',
+            xLabel: 'process (n: worker threads; Bull: BullMQ, sbx: sandboxed, inl: inline; tsx: Troupe 2 from source)',
             yLabel: 'MiB',
             kind: 'bar',
-            categories: SUBJECTS.map((s) => s.label),
+            categories: SUBJECTS.map((s) => s.short),
             series: [{ name: 'idle RSS', points: SUBJECTS.map((s, i) => [i, median(idleMib(samples, s.id))] as const) }],
           },
         },

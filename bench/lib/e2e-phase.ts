@@ -18,6 +18,8 @@ export const WARM_JOBS = 1000;
 export interface SystemUnderTest {
   id: string;
   label: string;
+  /** For chart axes, where groups are narrow. */
+  short: string;
   kind: ConsumerKind;
   concurrency: number;
 }
