@@ -14,6 +14,7 @@
  * Any failure in the child is sent as `error` before it exits 1; a job that fails is one.
  */
 
+/** 'piscina' is a pool with no queue, for the resources bench: it warms up and idles, and never gets `go`. */
 export const CONSUMER_KINDS = ['troupe', 'bullmq-inline', 'bullmq-sandboxed', 'bee-queue', 'piscina'] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
