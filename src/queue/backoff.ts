@@ -23,8 +23,26 @@ export function encodeBackoff(policy: BackoffPolicy): string {
   return `exp:${policy.initialMs}:${policy.maxMs}:${policy.multiplier}:${policy.jitter}`;
 }
 
+/**
+ * Leasing decodes every job's back-off, and most jobs of a queue share a handful of policies:
+ * decoded ones are kept (frozen, so a shared policy cannot be changed through one job).
+ */
+const decoded = new Map<string, BackoffPolicy>();
+const MAX_DECODED = 256;
+const NO_BACKOFF: BackoffPolicy = Object.freeze([0]) as unknown as BackoffPolicy;
+
 export function decodeBackoff(text: string | undefined): BackoffPolicy {
-  if (!text) return [0];
+  if (!text) return NO_BACKOFF;
+  let policy = decoded.get(text);
+  if (policy === undefined) {
+    policy = Object.freeze(parseBackoff(text)) as BackoffPolicy;
+    if (decoded.size >= MAX_DECODED) decoded.clear();
+    decoded.set(text, policy);
+  }
+  return policy;
+}
+
+function parseBackoff(text: string): BackoffPolicy {
   // Older jobs stored JSON.
   if (text.startsWith('{') || text.startsWith('[')) return JSON.parse(text) as BackoffPolicy;
   const [kind, ...rest] = text.split(':');
