@@ -57,8 +57,8 @@ function nthSettled(supervisor: Supervisor, queue: string, n: number): Promise<n
  * times from resume() to the last job settled in Redis, so enqueueing is outside the window and
  * the supervisor starts warm (its threads and scripts are loaded by the warm-up).
  */
-export async function troupeRunner(redisUrl: string, queueName: string, threads: number): Promise<CpuRunner> {
-  const supervisor = await startBenchSupervisor({ redisUrl, queue: queueName, threads });
+export async function troupeRunner(redisUrl: string, queueName: string, threads: number, tasksPerThread = 1): Promise<CpuRunner> {
+  const supervisor = await startBenchSupervisor({ redisUrl, queue: queueName, threads, tasksPerThread });
   const queue = new Queue<CpuInput, CpuResult>(queueName, { connection: redisUrl });
   return {
     async run(jobs, input) {

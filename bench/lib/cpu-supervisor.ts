@@ -14,6 +14,8 @@ export interface BenchSupervisorOptions {
   redisUrl: string;
   queue: string;
   threads: number;
+  /** Default 1, as `troupe supervise` has it. */
+  tasksPerThread?: number;
   plugins?: string[];
 }
 
@@ -24,6 +26,7 @@ export function benchSupervisorConfig(options: BenchSupervisorOptions): Supervis
     queues: [options.queue],
     threads: options.threads,
     minThreads: options.threads,
+    tasksPerThread: options.tasksPerThread ?? 1,
     plugins: options.plugins ?? [],
     httpPort: 0,
     scheduler: false,
