@@ -37,11 +37,13 @@ class Recorder {
   completed = 0;
   failed = 0;
   recording = false;
+  hasRun = false;
   private markFirstRun: (() => void) | undefined;
   /** Settles when the first job's run ends: the threads have started and loaded the processors. */
   readonly firstRun = new Promise<void>((resolve) => (this.markFirstRun = resolve));
 
   readonly onRan = ({ job, end, runMs, at }: SupervisorEventMap['ran'][0]): void => {
+    this.hasRun = true;
     this.markFirstRun?.();
     if (FAILED_ENDS.has(end)) this.failed += 1;
     if (!this.recording || end !== 'completed') return;
@@ -74,6 +76,34 @@ export interface MeasureContext {
  */
 /** How often the window checks whether the queue ran dry. */
 const DRY_CHECK_MS = 50;
+/**
+ * Longest a stop waits for running jobs. Nothing after the window is measured, so a long job
+ * need not be waited for; jobs cut off are released or failed, and never counted as failures.
+ */
+const TUNE_SHUTDOWN_MS = 5000;
+/** Past the shutdown deadline, this long again before a stop counts as stuck. */
+const STOP_GRACE_MS = 10_000;
+
+/** A supervisor that did not stop: its threads or Redis are wedged, and this process cannot exit cleanly. */
+export class SupervisorStuckError extends Error {
+  override name = 'SupervisorStuckError';
+  readonly code = 'TUNE_SUPERVISOR_STUCK';
+}
+
+const START_HINT = 'its threads are probably failing to start: run troupe supervise with the same settings and --log-level debug to see why';
+
+async function stopWithin(supervisor: Supervisor, ms: number, anyJobRan: boolean): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    const what = `a supervisor did not stop within ${Math.round(ms / 1000)} s`;
+    timer = setTimeout(() => reject(new SupervisorStuckError(anyJobRan ? `${what} (see the log lines above)` : `no job finished, and ${what}; ${START_HINT}`)), ms);
+  });
+  try {
+    await Promise.race([supervisor.stop(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function startupCapMs(windowMs: number): number {
   return Math.max(30_000, 10 * windowMs);
@@ -103,7 +133,13 @@ function wait(ms: number, signal: AbortSignal, until?: Promise<void>): Promise<v
  */
 export async function measure(point: TunePoint, ctx: MeasureContext): Promise<Measurement> {
   const slots = point.threads * point.tasksPerThread;
-  const config: SupervisorConfig = { ...ctx.base, threads: point.threads, minThreads: point.threads, tasksPerThread: point.tasksPerThread };
+  const config: SupervisorConfig = {
+    ...ctx.base,
+    threads: point.threads,
+    minThreads: point.threads,
+    tasksPerThread: point.tasksPerThread,
+    shutdownTimeoutMs: Math.min(ctx.base.shutdownTimeoutMs, TUNE_SHUTDOWN_MS),
+  };
   // Every slot and its prefetch need a job, whatever the bytes.
   const feeder = new Feeder(ctx.queue, ctx.job, ctx.payloadBytes, 2 * slots + 8, ctx.signal);
   const toppedUp = ctx.prefill > feeder.cap;
@@ -120,7 +156,14 @@ export async function measure(point: TunePoint, ctx: MeasureContext): Promise<Me
     started = true;
     // Warm-up counts from the first finished job, not from start(): starting the threads takes
     // from a few hundred ms to seconds, and a window that includes it measures start-up.
-    await wait(startupCapMs(ctx.windowMs), ctx.signal, recorder.firstRun);
+    const cap = startupCapMs(ctx.windowMs);
+    await wait(cap, ctx.signal, recorder.firstRun);
+    if (!recorder.hasRun) {
+      throw new Error(
+        `no job finished within ${cap / 1000} s of starting ${point.threads} thread(s): either one job takes longer than that ` +
+          `(tune waits 10 × --seconds, at least 30 s, for the first one: raise --seconds), or ${START_HINT}`,
+      );
+    }
     await wait(ctx.warmupMs, ctx.signal);
     const t0 = performance.now();
     recorder.recording = true;
@@ -136,9 +179,10 @@ export async function measure(point: TunePoint, ctx: MeasureContext): Promise<Me
   } finally {
     await feeder.stop();
     // The pool's threads exist from construction, so a failed start still needs a stop.
-    if (started) await supervisor.stop();
-    else await supervisor.stop().catch((err: unknown) => ctx.logger.warn({ err }, 'stopping a supervisor that failed to start failed too'));
     supervisor.events.off('ran', recorder.onRan);
+    const stopping = stopWithin(supervisor, config.shutdownTimeoutMs + STOP_GRACE_MS, recorder.hasRun);
+    if (started) await stopping;
+    else await stopping.catch((err: unknown) => ctx.logger.warn({ err }, 'stopping a supervisor that failed to start failed too'));
   }
   if (feeder.error) throw new Error(`enqueueing sample jobs failed: ${feeder.error instanceof Error ? feeder.error.message : String(feeder.error)}`, { cause: feeder.error });
   const latency = summarize(recorder.latency);

@@ -133,7 +133,8 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
       }
     }
     if (measured.some((r) => r.failed > 0)) {
-      const [dead] = await queue.listDead({ limit: 1 });
+      // Jobs cut off by a stop after the window are dead too (one attempt); they are not the cause.
+      const dead = (await queue.listDead({ limit: 20 })).find((job) => job.error && job.error.code !== 'SHUTDOWN');
       if (dead?.error) firstError = `${dead.error.code ?? dead.error.name}: ${dead.error.message}`;
     }
   } finally {

@@ -9,10 +9,11 @@ import { CONFIG_KEYS, type ConfigKey, type Source } from '../../supervisor/confi
 import { tuneSvg } from '../../tune/chart.js';
 import { defaultSvgPath, sweep, tuneQueueName } from '../../tune/plan.js';
 import { formatReport, reportJson } from '../../tune/report.js';
+import { SupervisorStuckError } from '../../tune/measure.js';
 import { runTune } from '../../tune/run.js';
 import { readSample } from '../../tune/sample.js';
 import { configFromArgs, flagName, withConfigFlags } from '../config-args.js';
-import { EXIT_OK, EXIT_RUNTIME, UsageError } from '../exit.js';
+import { EXIT_OK, EXIT_RUNTIME, reportError, UsageError } from '../exit.js';
 import { note, print, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
 import { wholeNumberFlag } from '../redis-option.js';
@@ -154,6 +155,10 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       if (!result.choice.ok) note('no configuration to recommend (see the reason above)');
       process.exitCode = result.choice.ok ? EXIT_OK : EXIT_RUNTIME;
     } catch (err) {
+      if (err instanceof SupervisorStuckError) {
+        // Its threads and connections keep the event loop alive; the queue is already cleaned up.
+        process.exit(reportError(err));
+      }
       if (controller.signal.aborted) throw new Error(`tune interrupted: nothing to recommend; the tune queue ${queueName} was removed`, { cause: err });
       throw err;
     } finally {
