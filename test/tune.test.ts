@@ -118,12 +118,14 @@ describe('knee selection', () => {
 
   test('the best at the edge of the sweep, still climbing: a wider sweep is suggested for that dimension only', () => {
     const io = [row(1, 1, 50), row(1, 2, 95), row(1, 4, 190), row(2, 1, 95), row(2, 2, 190), row(2, 4, 380)];
-    assert.deepEqual(risingAtEdge(io, chooseKnee(io)), { threads: true, tasksPerThread: true });
+    assert.deepEqual(risingAtEdge(io, chooseKnee(io), 2), { threads: false, tasksPerThread: true }, 'threads stop at the cores');
+    assert.deepEqual(risingAtEdge(io, chooseKnee(io), 4), { threads: true, tasksPerThread: true }, 'a sweep stopped below the cores');
     const cpu = [row(1, 1, 200), row(1, 2, 200), row(1, 4, 198), row(2, 1, 390), row(2, 2, 395), row(2, 4, 396)];
-    assert.deepEqual(risingAtEdge(cpu, chooseKnee(cpu)), { threads: true, tasksPerThread: false }, 'tasks flat, threads climbing');
+    assert.deepEqual(risingAtEdge(cpu, chooseKnee(cpu), 2), { threads: false, tasksPerThread: false }, 'tasks flat, threads at the cores');
+    assert.deepEqual(risingAtEdge(cpu, chooseKnee(cpu), 8), { threads: true, tasksPerThread: false }, 'tasks flat, threads climbing');
     const peaked = [row(1, 1, 200), row(2, 1, 390), row(3, 1, 380)];
-    assert.deepEqual(risingAtEdge(peaked, chooseKnee(peaked)), { threads: false, tasksPerThread: false }, 'the best is inside the sweep');
-    assert.deepEqual(risingAtEdge([], chooseKnee([])), { threads: false, tasksPerThread: false });
+    assert.deepEqual(risingAtEdge(peaked, chooseKnee(peaked), 8), { threads: false, tasksPerThread: false }, 'the best is inside the sweep');
+    assert.deepEqual(risingAtEdge([], chooseKnee([]), 2), { threads: false, tasksPerThread: false });
   });
 
   test('no rows at all: none finished', () => {

@@ -96,9 +96,12 @@ const RISING = 1.1;
 
 /**
  * Whether the best configuration sits at the edge of the sweep with throughput still climbing
- * towards it: then a wider sweep (more threads, or more tasks per thread) may find more.
+ * towards it: then a wider sweep may find more. More tasks per thread are suggested whenever
+ * they were still paying off; more threads only while the sweep stopped below the core count,
+ * since past the cores only processors that wait gain, and for those more tasks per thread is
+ * the cheaper lever.
  */
-export function risingAtEdge(rows: readonly TuneRow[], choice: KneeChoice): { threads: boolean; tasksPerThread: boolean } {
+export function risingAtEdge(rows: readonly TuneRow[], choice: KneeChoice, cores: number): { threads: boolean; tasksPerThread: boolean } {
   const none = { threads: false, tasksPerThread: false };
   if (!choice.ok) return none;
   const best = rows[choice.best]!;
@@ -109,7 +112,7 @@ export function risingAtEdge(rows: readonly TuneRow[], choice: KneeChoice): { th
     rows.filter((r) => same(r) && size(r) < size(best)).sort((a, b) => size(b) - size(a))[0];
   const rising = (neighbour: TuneRow | undefined) => neighbour !== undefined && neighbour.failed === 0 && best.jobsPerSec >= RISING * neighbour.jobsPerSec;
   return {
-    threads: best.threads === maxThreads && rising(below((r) => r.tasksPerThread === best.tasksPerThread, (r) => r.threads)),
+    threads: best.threads === maxThreads && maxThreads < cores && rising(below((r) => r.tasksPerThread === best.tasksPerThread, (r) => r.threads)),
     tasksPerThread: best.tasksPerThread === maxTasks && rising(below((r) => r.threads === best.threads, (r) => r.tasksPerThread)),
   };
 }

@@ -101,17 +101,16 @@ export function formatReport(result: TuneResult, svgPath: string | undefined): s
     '',
     explain(result),
   ];
-  const edge = risingAtEdge(result.rows, result.choice);
+  const edge = risingAtEdge(result.rows, result.choice, result.cores);
   if (edge.tasksPerThread || edge.threads) {
     const best = result.rows[result.choice.ok ? result.choice.best : 0]!;
     const wider = [
       ...(edge.tasksPerThread ? [`--max-tasks-per-thread ${best.tasksPerThread * 2}`] : []),
-      ...(edge.threads ? [`--max-threads ${best.threads * 2}`] : []),
+      ...(edge.threads ? [`--max-threads ${result.cores}`] : []),
     ];
     lines.push(
       '',
-      `Note: throughput was still rising at the edge of the sweep (${pointLabel(best)}); a wider sweep may find more: ${wider.join(', ')}.` +
-        (edge.threads ? ' Threads beyond the cores help only processors that wait more than they compute.' : ''),
+      `Note: throughput was still rising at the edge of the sweep (${pointLabel(best)}); a wider sweep may find more: ${wider.join(', ')}.`,
     );
   }
   if (result.rows.some((r) => r.ranDry)) {
