@@ -96,7 +96,7 @@ describe('off a terminal (CI, a pipe)', () => {
     bar.tick(-3);
     bar.tick(Number.NaN);
     bar.done();
-    assert.deepEqual(counts(stream.writes), ['0/4', '0/4']);
+    assert.deepEqual(counts(stream.writes), ['0/4']);
   });
 });
 
@@ -180,4 +180,13 @@ describe('progressConsole: log lines while a bar is on screen', () => {
     assert.equal(lines[1], 'phase A');
     assert.ok(!stream.text().includes('\r'));
   });
+});
+
+test('a bar stopped early prints its last line once in a log, not again at done()', () => {
+  const lines: string[] = [];
+  const bar = startProgress('stop', 4, { isTTY: false, write: (text: string) => lines.push(text) });
+  bar.tick(2);
+  bar.done();
+  assert.equal(lines.filter((l) => l.includes(' 2/4 ')).length, 1);
+  assert.equal(lines.length, 2);
 });

@@ -35,6 +35,7 @@ export function startProgress(label: string, total: number, stream: ProgressStre
   const began = performance.now();
   let count = 0;
   let lastQuarter = -1;
+  let lastPrintedCount = -1;
   let finished = false;
   let lastDraw = Number.NEGATIVE_INFINITY;
   const draw = (force: boolean) => {
@@ -49,8 +50,10 @@ export function startProgress(label: string, total: number, stream: ProgressStre
       return;
     }
     const quarter = total > 0 ? Math.floor((count / total) * 4) : 4;
-    if (quarter > lastQuarter || force) {
+    // A forced line adds nothing when the count has not moved since the last one printed.
+    if (quarter > lastQuarter || (force && count !== lastPrintedCount)) {
       lastQuarter = quarter;
+      lastPrintedCount = count;
       stream.write(`${line}\n`);
     }
   };
