@@ -10,6 +10,7 @@ import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { physicalLimit, pctOf, threadCounts } from './lib/cpu-limit.js';
 import { piscinaRunner, troupeRunner, type CpuRunner, type RunMeasure } from './lib/cpu-runners.js';
 import type { Bench, BenchOptions, BenchResult, TargetResult } from './lib/report.js';
+import { loadLine, machineLine, redisVersion } from './lib/env.js';
 import { fmtInt, fmtRate, median, rotate } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 
@@ -165,14 +166,13 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const server = await startPrivateRedis();
   try {
     const admin = new Redis(server.url);
-    const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
+    const version = await redisVersion(admin);
     await admin.quit();
     const results: ThreadResult[] = [];
     for (const threads of threadCounts(cores)) results.push(await measureThreads(options, config, server.url, threads));
-    const cpus = os.cpus();
     return buildResult(results, config, cores, options.quick, [
-      `${started.toISOString()}; Node ${process.version}, Redis ${redisVersion} (private server, no persistence, loopback), ${cores} cores (${cpus[0]?.model.trim() ?? '?'})`,
-      `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `${started.toISOString()}; ${machineLine(version)}`,
+      loadLine(loadBefore),
       `jobs: the built-in cpu processor, { ms: ${JOB_MS} } (a Math.imul loop timed by the clock, so V8 re-optimising it cannot change a job's length)`,
       `Troupe: a real Supervisor in the bench process (threads = min threads = T, tasks per thread 1 (as shipped) and 2, default prefetch and packing; HTTP, scheduler and metrics log lines off), draining ${fmtInt(config.jobs)} jobs enqueued into its paused queue; timed from resume() to the last completion written to Redis (supervisor 'settled' event)`,
       `raw Piscina: a pool with minThreads = maxThreads = T calling the cpu processor's run() (bench/lib/cpu-piscina-worker.ts), ${fmtInt(config.jobs)} tasks with 2 per thread in flight; timed from the first submit to the last result`,

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { commandStatsProbe, perJob, sumCounts, topCommands, type CommandStats } from './lib/commandstats.js';
 import { buildForBench } from './lib/e2e-build.js';
-import { gitCommit, loadLine, machineLine, redisVersion } from './lib/e2e-env.js';
+import { gitCommit, loadLine, machineLine, redisVersion } from './lib/env.js';
 import { runPhase, WARM_JOBS, type PhaseContext, type PhaseResult, type SystemUnderTest } from './lib/e2e-phase.js';
 import { ENQUEUE_BATCH } from './lib/e2e-producers.js';
 import { monitorProbe, type MonitorTally } from './lib/monitor.js';

@@ -15,6 +15,7 @@ import { capacityTable, commonRateTable, e2eChart, latencyTarget, ownLoadTable, 
 import { ProducerProcess } from './lib/paced-client.js';
 import { commonRates, levelRates, wallNow } from './lib/paced-schedule.js';
 import type { Bench, BenchOptions, BenchResult } from './lib/report.js';
+import { loadLine, machineLine, redisVersion } from './lib/env.js';
 import { fmtInt } from './lib/stats.js';
 
 /** Each level runs `rounds` × `roundMs` per system: 10 s in all (FULL), 2 s (QUICK). */
@@ -91,7 +92,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const consumers = new Map<ConsumerSystem, LatencyConsumer>();
   try {
     const admin = new Redis(server.url);
-    const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
+    const version = await redisVersion(admin);
     await admin.quit();
     const offset = await producer.clockOffset();
     for (const system of SYSTEMS) {
@@ -120,13 +121,12 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     const rows = aggregate(rounds);
 
     const backwards = rows.reduce((n, r) => n + r.backwards, 0);
-    const cpus = os.cpus();
     return {
       name: 'latency',
       title: `Latency under paced load: Troupe vs BullMQ${options.quick ? ' (quick run: short levels; not for comparison)' : ''}`,
       about: [
-        `${started.toISOString()}; Node ${process.version}, Redis ${redisVersion} (private server, no persistence, loopback), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'})`,
-        `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `${started.toISOString()}; ${machineLine(version)}`,
+        loadLine(loadBefore),
         `consumers, all in the bench process, one queue each: Troupe = a real Supervisor with ${THREADS} threads (default prefetch and packing; HTTP, scheduler and metrics log lines off) running a no-op plugin (bench/lib/latency-probe-plugin.mjs); BullMQ inline = Worker with an async function, concurrency ${BULLMQ_INLINE_CONCURRENCY}; BullMQ sandboxed = Worker with a processor file, useWorkerThreads, concurrency ${THREADS}`,
         `producer: a separate Node process (bench/lib/paced-producer.ts), one enqueue call per job (Troupe enqueue(), BullMQ add()), so its CPU is not the consumers' event loop`,
         `open loop: send times are fixed in advance, evenly spaced at the rate; the producer never waits for a reply, and when behind it sends at once. Latency counts from the *scheduled* send time, so a stall is charged to every job it delayed (no coordinated omission); the producer's own lateness is shown separately`,

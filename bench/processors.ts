@@ -8,7 +8,7 @@
  *     same files, as many processes at a time (that comparison is skipped, with a line saying
  *     why, when pdftotext is missing).
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { knownTextDocument, makePdf } from '../test/fixtures/pdf/make-pdf.js';
 import { extractJs } from './lib/extract-js.js';
 import { makePage } from './lib/html-corpus.js';
 import type { Bench, BenchOptions, BenchResult, Chart } from './lib/report.js';
+import { gitCommit, loadLine } from './lib/env.js';
 import { fmtInt, fmtRate, fmtRatio, halfSpreadPct, median, rotate } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 
@@ -382,16 +383,6 @@ function charts(rounds: Round[], work: Work): NonNullable<BenchResult['charts']>
   return out;
 }
 
-/** The code measured: HEAD, plus "+dirty" when src/ or wasm/ has uncommitted changes. */
-function gitCommit(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'wasm') ? '+dirty' : ''}`;
-  } catch {
-    return 'unknown'; // Not a checkout (a tarball): the report says so.
-  }
-}
-
 async function runBench(options: BenchOptions): Promise<BenchResult> {
   const config = options.quick ? QUICK : FULL;
   const started = new Date();
@@ -422,7 +413,7 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     about: [
       `${started.toISOString()}, commit ${commit}`,
       `Node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'}); threads 1 to ${THREADS.length} (os.availableParallelism())`,
-      `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      loadLine(loadBefore),
       `${config.rounds} round${config.rounds > 1 ? 's' : ''}; each round builds one pool per thread count in turn and warms it before timing; engines alternate which goes first from round to round`,
       ...about,
     ],

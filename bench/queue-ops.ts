@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { Redis } from 'ioredis';
 import { DEFAULT_JOB_OPTIONS } from '../src/index.js';
@@ -6,6 +5,7 @@ import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { commandStatsProbe, nullProbe, perJob, sumCounts, topCommands, type CommandStats, type Probe } from './lib/commandstats.js';
 import { monitorProbe, type MonitorTally } from './lib/monitor.js';
 import type { Bench, BenchOptions, BenchResult } from './lib/report.js';
+import { gitCommit, loadLine, machineLine, redisVersion } from './lib/env.js';
 import { fmtInt, fmtPerJob, fmtRate, fmtRatio, median, rotate } from './lib/stats.js';
 import type { Table } from './lib/table.js';
 import { openWorkload, type System, type Target, type WorkloadSpec } from './lib/workloads.js';
@@ -97,16 +97,6 @@ async function phaseGroup(options: BenchOptions, label: string, phases: readonly
     }
   } finally {
     bar.done();
-  }
-}
-
-/** The code measured: HEAD, plus "+dirty" when src/ has uncommitted changes (others edit it too). */
-function gitCommit(): string {
-  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  try {
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? '+dirty' : ''}`;
-  } catch {
-    return 'unknown'; // Not a checkout (e.g. a tarball): the report just says so.
   }
 }
 
@@ -241,7 +231,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const admin = new Redis(server.url);
   try {
     const target: Target = { url: server.url, host: '127.0.0.1', port: server.port };
-    const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
+    const version = await redisVersion(admin);
     const name = (tag: string, p: Phase) => `qo-${tag}-${p.id}`;
 
     // Loads every script into the server and warms the JIT, so neither shows up in round 1.
@@ -269,14 +259,13 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     });
 
     const { tables, details } = buildTables(rounds, audit, config.jobs, config.auditJobs);
-    const cpus = os.cpus();
     return {
       name: 'queue-ops',
       title: `Queue operations: Troupe vs BullMQ vs bee-queue${options.quick ? ' (quick run: 1 round, few jobs; not for comparison)' : ''}`,
       about: [
         `${started.toISOString()}, commit ${commit} (read at the start)`,
-        `Node ${process.version}, Redis ${redisVersion} (private server, no persistence, loopback), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'})`,
-        `load average before/after: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        machineLine(version),
+        loadLine(loadBefore),
         `${config.rounds} round${config.rounds > 1 ? 's' : ''} of ${fmtInt(config.jobs)} jobs per phase after a ${WARMUP_JOBS}-job warm-up; FLUSHALL and a fresh queue name before every phase`,
         `library defaults otherwise: Troupe keeps the newest ${fmtInt(TROUPE_KEEP_COMPLETED)} completed jobs (trimming in complete), BullMQ keeps every completed job, bee-queue producer only (isWorker: false)`,
       ],

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { buildForBench, type BenchBuild } from './lib/e2e-build.js';
-import { gitCommit, loadLine, machineLine, redisVersion } from './lib/e2e-env.js';
+import { gitCommit, loadLine, machineLine, redisVersion } from './lib/env.js';
 import { openProducer } from './lib/e2e-producers.js';
 import type { ConsumerKind } from './lib/e2e-protocol.js';
 import type { Bench, BenchOptions, BenchResult, TargetResult } from './lib/report.js';

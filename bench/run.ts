@@ -5,7 +5,6 @@
  *   npm run bench -- --quick              smoke run: fewer jobs, one round
  *   npm run bench -- --only queue-ops     one bench (comma-separate several)
  */
-import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -15,6 +14,7 @@ import { Redis } from 'ioredis';
 import { progressConsole } from '../src/cli/progress.js';
 import { startPrivateRedis } from '../test/helpers/redis-server.js';
 import { renderText } from './lib/table.js';
+import { gitCommit, redisVersion } from './lib/env.js';
 import { gatherTargets, renderResultText, targetsTable, writeReport, writeSummary, type Bench, type BenchResult, type MachineInfo, type SuiteRun } from './lib/report.js';
 
 /**
@@ -38,16 +38,6 @@ function selectBenches(only: string | undefined): string[] {
     throw new Error(`unknown bench ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   }
   return BENCHES.filter((b) => names.includes(b));
-}
-
-/** HEAD, plus "+dirty" when the measured code (src/, wasm/, bench/) has uncommitted changes. */
-function gitCommit(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'wasm', 'bench') ? '+dirty' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
 }
 
 /** The file `redis-server` resolves to on PATH, as spawn() finds it. */
@@ -74,11 +64,9 @@ async function redisInfo(): Promise<{ version: string; binary: string }> {
     server = await startPrivateRedis();
     const client = new Redis(server.url);
     try {
-      const info = await client.info('server');
-      const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-      // Not INFO's `executable`: for a bare argv[0] it is the server's cwd joined to it, a file
-      // that need not exist. startPrivateRedis spawns `redis-server` from PATH, so resolve that.
-      return { version: field('redis_version') ?? '?', binary: onPath('redis-server') ?? 'redis-server' };
+      // Not INFO's `executable` for the binary: for a bare argv[0] it is the server's cwd joined
+      // to it, a file that need not exist. startPrivateRedis spawns `redis-server` from PATH.
+      return { version: await redisVersion(client), binary: onPath('redis-server') ?? 'redis-server' };
     } finally {
       client.disconnect();
     }

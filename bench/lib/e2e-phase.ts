@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Probe } from './commandstats.js';
 import type { BenchBuild } from './e2e-build.js';
-import { redisCpuSeconds } from './e2e-env.js';
+import { redisCpuSeconds } from './env.js';
 import { ConsumerProcess } from './e2e-host.js';
 import { openProducer } from './e2e-producers.js';
 import type { ConsumerKind } from './e2e-protocol.js';

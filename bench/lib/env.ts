@@ -1,15 +1,15 @@
-/** What a bench report says about where it ran: commit, machine, load, Redis. */
+/** What every bench report says about where it ran: commit, machine, load, Redis. */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 
-/** The code measured: HEAD, plus "+dirty" when src/ has uncommitted changes (others edit it too). */
+/** The code measured: HEAD, plus "+dirty" when src/, wasm/ or bench/ has uncommitted changes. */
 export function gitCommit(): string {
   const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? '+dirty' : ''}`;
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src', 'wasm', 'bench') ? '+dirty' : ''}`;
   } catch {
-    return 'unknown'; // Not a checkout (e.g. a tarball): the report just says so.
+    return 'unknown (not a git checkout)';
   }
 }
 
