@@ -30,12 +30,15 @@ async function loadBench(name: string): Promise<Bench> {
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
+/** A bad flag or bench name: said in one line, exit 2, as the CLI does for usage errors. */
+class BenchUsageError extends Error {}
+
 function selectBenches(only: string | undefined): string[] {
   if (only === undefined) return [...BENCHES];
   const names = only.split(',').map((n) => n.trim()).filter(Boolean);
   const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
   if (unknown.length > 0) {
-    throw new Error(`unknown bench ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
+    throw new BenchUsageError(`unknown bench ${unknown.join(', ')}; pick from: ${BENCHES.join(', ')} (comma-separated, e.g. --only cpu,latency)`);
   }
   return BENCHES.filter((b) => names.includes(b));
 }
@@ -96,10 +99,12 @@ async function machineAtStart(): Promise<MachineInfo> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
-    strict: true,
-  });
+  let values: { quick?: boolean; only?: string };
+  try {
+    ({ values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    throw new BenchUsageError(`${(err as Error).message}; the flags are --quick and --only NAMES`);
+  }
   const quick = values.quick ?? false;
   const selected = selectBenches(values.only);
   const terminal = progressConsole(process.stderr);
@@ -138,6 +143,10 @@ main().then(
   // server that is gone, and they would keep the process alive.
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof BenchUsageError) {
+      process.stderr.write(`bench: ${err.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { benchRunner } from '../src/cli/commands/bench.js';
+import { PROJECT_DIR, runCli } from './helpers/supervisor-process.js';
 import {
   chartFileName,
   gatherTargets,
@@ -245,4 +248,36 @@ describe('text output and files', () => {
 test('renderMarkdown puts the title at the heading level asked for', () => {
   assert.ok(renderMarkdown(table('T', [['a', '1']])).startsWith('### T\n\n| system | jobs/s |\n| :--- | ---: |\n| a | 1 |'));
   assert.ok(renderMarkdown(table('T', []), 2).startsWith('## T\n'));
+});
+
+describe('bad input to the bench runner', () => {
+  test('an unknown bench name exits 2 naming it and the benches there are, before any bench starts', async () => {
+    const run = await runCli(['bench', '--quick', '--only', 'cpu,nosuch']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /unknown bench nosuch; pick from: end-to-end, cpu, latency, processors, resources, queue-ops/);
+    assert.doesNotMatch(run.stderr, /starting/);
+  });
+
+  test('an unknown flag exits 2: troupe bench refuses it, and so does the runner npm run bench starts', async () => {
+    const cli = await runCli(['bench', '--rounds', '3']);
+    assert.equal(cli.code, 2, cli.stderr);
+    assert.match(cli.stderr, /Unknown argument: rounds/);
+    const runner = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--rounds', '3'], { cwd: PROJECT_DIR, encoding: 'utf8' });
+    assert.equal(runner.status, 2, runner.stderr);
+    assert.match(runner.stderr, /Unknown option '--rounds'; the flags are --quick and --only NAMES/);
+  });
+});
+
+test('troupe bench outside a source checkout says where the suite lives and how to run it', () => {
+  const installed = mkdtempSync(join(tmpdir(), 'troupe-installed-'));
+  try {
+    assert.throws(() => benchRunner(installed), (err: Error) => {
+      assert.equal(err.name, 'UsageError');
+      assert.match(err.message, /the bench suite is not in this install \(.*bench\/run\.ts is missing\); it runs from a source checkout: git clone the repository, npm ci, then npm run bench/);
+      return true;
+    });
+    assert.equal(benchRunner(PROJECT_DIR), join(PROJECT_DIR, 'bench', 'run.ts'));
+  } finally {
+    rmSync(installed, { recursive: true, force: true });
+  }
 });
