@@ -48,7 +48,7 @@ export class Renewer {
         try {
           const gone = await consumer.renew(this.owner, leases, this.leaseMs);
           // A completion written while this call was on its way also makes a lease "gone";
-          // markLost keeps only the jobs still held, which are the ones really lost.
+          // markLost leaves jobs whose outcome is being written to the acker and returns the rest.
           const lost = gone.length > 0 ? this.dispatcher.markLost(consumer.name, gone) : [];
           this.events.emit('renewed', { queue: consumer.name, leases: leases.length, lost: lost.length, lagMs: Math.max(0, Date.now() - scheduled) });
           if (lost.length > 0) {

@@ -1,16 +1,11 @@
-import { renderChart, type Chart } from '../charts/svg.js';
+import { CHART_HEIGHT, CHART_WIDTH, renderChart, type Chart } from '../charts/svg.js';
 import type { KneeChoice } from './knee.js';
 import type { Measurement } from './measure.js';
 import { pointLabel } from './plan.js';
 
-/** Height of one chart as renderChart draws it; the two are stacked in one file. */
-const CHART_HEIGHT = 400;
-const CHART_WIDTH = 720;
-
 /** The two charts: throughput, and latency (p50 and p99) on their own axis, knee ringed on both. */
 export function tuneCharts(processor: string, rows: readonly Measurement[], choice: KneeChoice): Chart[] {
   const categories = rows.map(pointLabel);
-  const x = (i: number) => i;
   const knee = choice.ok ? choice.knee : undefined;
   const xLabel = 'threads × tasks per thread';
   const throughput: Chart = {
@@ -19,7 +14,7 @@ export function tuneCharts(processor: string, rows: readonly Measurement[], choi
     xLabel,
     yLabel: 'jobs/s',
     categories,
-    series: [{ name: 'jobs/s', points: rows.map((r, i) => [x(i), r.jobsPerSec] as const) }],
+    series: [{ name: 'jobs/s', points: rows.map((r, i) => [i, r.jobsPerSec] as const) }],
     ...(knee !== undefined ? { marks: [{ x: knee, y: rows[knee]!.jobsPerSec, label: 'knee' }] } : {}),
   };
   const latency: Chart = {
@@ -29,8 +24,8 @@ export function tuneCharts(processor: string, rows: readonly Measurement[], choi
     yLabel: 'ms',
     categories,
     series: [
-      { name: 'p50 ms', points: rows.map((r, i) => [x(i), r.p50Ms] as const) },
-      { name: 'p99 ms', points: rows.map((r, i) => [x(i), r.p99Ms] as const) },
+      { name: 'p50 ms', points: rows.map((r, i) => [i, r.p50Ms] as const) },
+      { name: 'p99 ms', points: rows.map((r, i) => [i, r.p99Ms] as const) },
     ],
     ...(knee !== undefined ? { marks: [{ x: knee, y: rows[knee]!.p99Ms, label: 'knee' }] } : {}),
   };

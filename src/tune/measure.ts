@@ -69,11 +69,6 @@ export interface MeasureContext {
   signal: AbortSignal;
 }
 
-/**
- * Longest wait for the first job to finish before warming up anyway: thread start-up (seconds
- * when run from source under tsx) plus a slow first job. A processor that never returns then
- * shows as a row without completions instead of a hang.
- */
 /** How often the window checks whether the queue ran dry. */
 const DRY_CHECK_MS = 50;
 /**
@@ -105,6 +100,11 @@ async function stopWithin(supervisor: Supervisor, ms: number, anyJobRan: boolean
   }
 }
 
+/**
+ * Longest wait for the first job to finish: thread start-up (seconds when run from source under
+ * tsx) plus a slow first job. Past it the configuration fails with an error naming both causes,
+ * instead of hanging on a processor that never returns.
+ */
 export function startupCapMs(windowMs: number): number {
   return Math.max(30_000, 10 * windowMs);
 }

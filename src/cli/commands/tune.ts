@@ -91,7 +91,9 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       .option('json', { group: 'Tune:', type: 'boolean', describe: 'print JSON for scripts instead of the table' });
     y = withConfigFlags(y);
     for (const key of [...SWEPT, ...UNUSED]) y = y.hide(flagName(key));
-    return y.example([
+    return y
+      .epilog('tune logs to stderr at warn unless --log-level, TROUPE_LOG_LEVEL or the config file\'s logLevel sets a level (the info default of supervise would bury the table).')
+      .example([
       ['$0 tune echo --sample job.json', 'threads 1..cores × 1, 2, 4 tasks per thread, 5 s each'],
       ['$0 tune pdf --sample invoice.pdf --max-threads 4 --seconds 10', 'a PDF as the job\'s bytes'],
       ['$0 tune resize --plugin ./resize.mjs --sample img.json --config troupe.json', 'a plugin, under your production settings'],
