@@ -58,7 +58,7 @@ const RULES: Array<{ rule: string; argv?: Record<string, unknown>; env?: Record<
   { rule: 'log level from a fixed list', argv: { 'log-level': 'loud' }, message: /^logLevel: must be one of fatal, error, warn, info, debug, trace, silent/ },
   { rule: 'minThreads not above threads', argv: { threads: '2', 'min-threads': '3' }, message: /^minThreads: 3 is more than threads \(2\)/ },
   { rule: 'heartbeat at most half the lease', argv: { 'lease-ms': '4000', 'heartbeat-ms': '2500' }, message: /^heartbeatMs: 2500 must be at most half of leaseMs \(4000\)/ },
-  { rule: 'unknown config-file keys are refused', file: { threads: 2, treads: 3 }, message: /^treads: unknown setting \(from "treads" in .*\.json\); known settings are redisUrl, queues/ },
+  { rule: 'unknown config-file keys are refused', file: { threads: 2, treads: 3 }, message: /^treads: unknown setting \(from "treads" in .*\.json\); known settings are redisUrl, redisTlsCa, .*, queues, threads/ },
   { rule: 'config-file types are checked', file: { tasksPerThread: '2x' }, message: /^tasksPerThread: must be a whole number .*got "2x" \(from "tasksPerThread" in / },
   { rule: 'plugins must be strings', file: { plugins: ['./a.mjs', 3] }, message: /^plugins: must contain only strings/ },
   { rule: 'the config file must be JSON', file: '{ threads: 2 }', message: /^config: .* is not valid JSON/ },

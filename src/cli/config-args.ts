@@ -13,6 +13,7 @@ function defaultText(key: ConfigKey, defaults: SupervisorConfig): string {
   if (key === 'threads') return `available cores, ${defaults.threads} here`;
   if (key === 'minThreads') return 'threads';
   if (key === 'redisUrl') return `${defaults.redisUrl}, started if nothing answers`;
+  if (defaults[key] === '') return 'none';
   const value = defaults[key];
   return Array.isArray(value) ? (value.length ? value.map((v) => `"${v}"`).join(',') : 'none') : String(value);
 }
@@ -72,6 +73,11 @@ export function fileLayer(path: string): Layer {
     throw new ConfigError(`config: ${path} must hold a JSON object of settings, e.g. { "threads": 4, "queues": ["default"] }`);
   }
   const values = { ...(parsed as Record<string, unknown>) };
+  // TLS files, like plugins, are relative to the file that names them.
+  for (const key of ['redisTlsCa', 'redisTlsCert', 'redisTlsKey'] as const) {
+    const v = values[key];
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) values[key] = resolve(dirname(path), v);
+  }
   if (Array.isArray(values.plugins)) {
     values.plugins = values.plugins.map((p: unknown) => (typeof p === 'string' && isPlugPath(p) ? resolve(dirname(path), p) : p));
   }

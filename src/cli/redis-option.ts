@@ -1,29 +1,59 @@
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import { createRedis, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
 import { validateQueueName } from '../queue/context.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
-import { CONFIG_KEYS, DEFAULT_REDIS_URL } from '../supervisor/config.js';
-import { redisAnswers } from '../supervisor/local-redis.js';
-import { redactUrl } from '../supervisor/redact.js';
+import { probeRedis } from '../queue/redis-probe.js';
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../queue/redis-url.js';
+import { CONFIG_KEYS, connectionSpec, defaultConfig, DEFAULT_REDIS_URL, type ConfigKey } from '../supervisor/config.js';
 import { UsageError } from './exit.js';
+import { flagName } from './config-args.js';
 import { withJsonOption, type JsonArgs } from './output.js';
 
-/** Same variables, same order, as the supervisor: one Redis setting for the whole CLI. */
+/**
+ * The connection settings every command shares with the supervisor: same flags, same variables,
+ * same config-file keys, so one `troupe.json` (or one environment) serves `supervise` and the
+ * admin commands alike.
+ */
+const CONNECTION_KEYS = [
+  'redisUrl', 'redisTlsCa', 'redisTlsCert', 'redisTlsKey', 'redisTlsServerName', 'redisSentinelUsername', 'redisSentinelPassword',
+  'redisWaitReplicas', 'redisWaitTimeoutMs',
+] as const satisfies readonly ConfigKey[];
+type ConnectionKey = (typeof CONNECTION_KEYS)[number];
+
 const ENV_NAMES = CONFIG_KEYS.redisUrl.env;
 
 export interface RedisArgs {
   redisUrl?: string;
+  redisTlsCa?: string;
+  redisTlsCert?: string;
+  redisTlsKey?: string;
+  redisTlsServerName?: string;
+  redisSentinelUsername?: string;
+  redisSentinelPassword?: string;
+  redisWaitReplicas?: string;
+  redisWaitTimeoutMs?: string;
+  config?: string;
 }
 
 export const REDIS_URL_OPTION = {
   type: 'string',
   requiresArg: true,
-  describe: `Redis to talk to [env ${ENV_NAMES.join(' or ')}; default ${DEFAULT_REDIS_URL}]`,
+  describe: `Redis: redis://HOST:PORT, rediss:// (TLS), redis+cluster://H1:P1,H2:P2, redis+sentinel://S1:P1/MASTER [env ${ENV_NAMES.join(' or ')}; config "redisUrl"; default ${DEFAULT_REDIS_URL}]`,
 } as const;
 
+/** --redis-url plus the TLS, sentinel and durability flags and --config, grouped under "Redis:". */
 export function withRedisUrl<T>(yargs: Argv<T>): Argv<T & RedisArgs> {
-  return yargs.option('redis-url', REDIS_URL_OPTION) as Argv<T & RedisArgs>;
+  let y: Argv<T> = yargs.option('redis-url', { ...REDIS_URL_OPTION, group: 'Redis:' });
+  for (const key of CONNECTION_KEYS) {
+    if (key === 'redisUrl') continue;
+    const spec = CONFIG_KEYS[key];
+    y = y.option(flagName(key), { type: 'string', requiresArg: true, group: 'Redis:', describe: `${spec.help} [env ${spec.env.join(' or ')}; config "${key}"]` });
+  }
+  y = y.option('config', { type: 'string', requiresArg: true, group: 'Redis:', describe: 'JSON config file: its redis* keys are read (the same file as for supervise) [env TROUPE_CONFIG]' });
+  return y as Argv<T & RedisArgs>;
 }
 
 /** Added after a command's own options so help lists what is particular to it first. */
@@ -31,15 +61,69 @@ export function withAdminOptions<T>(yargs: Argv<T>): Argv<T & RedisArgs & JsonAr
   return withRedisUrl(withJsonOption(yargs));
 }
 
-export function resolveRedisUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): { url: string; source: string } {
-  let resolved = { url: DEFAULT_REDIS_URL, source: 'the default' };
-  const fromEnv = ENV_NAMES.find((name) => env[name]);
-  if (flag !== undefined) resolved = { url: flag, source: '--redis-url' };
-  else if (fromEnv) resolved = { url: env[fromEnv]!, source: fromEnv };
-  if (!/^rediss?:\/\/./.test(resolved.url)) {
-    throw new UsageError(`${resolved.source}: ${JSON.stringify(redactUrl(resolved.url))} is not a Redis URL; use redis://HOST:PORT or rediss://USER:PASSWORD@HOST:PORT`);
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--config: cannot read ${path} as JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return resolved;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config: ${path} must hold a JSON object of settings`);
+  return parsed as Record<string, unknown>;
+}
+
+export interface ResolvedConnection {
+  spec: RedisConnectionSpec;
+  /** Where the URL came from, for messages. */
+  source: string;
+}
+
+/**
+ * Flags win over the environment, which wins over the config file, which wins over defaults:
+ * the supervisor's order. Only the connection keys of a config file are read; the rest belong
+ * to `supervise` and are left alone.
+ */
+export function resolveRedisConnection(argv: RedisArgs, env: NodeJS.ProcessEnv = process.env): ResolvedConnection {
+  const config = defaultConfig();
+  const sources: Partial<Record<ConnectionKey, string>> = {};
+  const configPath = argv.config ?? env.TROUPE_CONFIG;
+  const file = configPath ? readConfigFile(configPath) : {};
+  for (const key of CONNECTION_KEYS) {
+    const spec = CONFIG_KEYS[key];
+    const fromEnv = spec.env.find((name) => env[name] !== undefined && env[name] !== '');
+    let raw: unknown;
+    if (argv[key] !== undefined) [raw, sources[key]] = [argv[key], `--${flagName(key)}`];
+    else if (fromEnv) [raw, sources[key]] = [env[fromEnv], fromEnv];
+    else if (file[key] !== undefined) [raw, sources[key]] = [file[key], `"${key}" in ${configPath}`];
+    else continue;
+    const shown = spec.secret ? '(hidden)' : key === 'redisUrl' ? JSON.stringify(redactRedisUrl(String(raw))) : JSON.stringify(raw);
+    if (spec.kind === 'int') {
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < spec.min! || n > spec.max!) {
+        throw new UsageError(`${sources[key]}: must be a whole number from ${spec.min} to ${spec.max}, got ${shown}`);
+      }
+      (config as unknown as Record<string, unknown>)[key] = n;
+    } else {
+      if (typeof raw !== 'string' || raw === '') throw new UsageError(`${sources[key]}: must be a non-empty string, got ${shown}`);
+      // Files named in a config file are relative to it, as for supervise.
+      const relative = sources[key]!.startsWith('"') && ['redisTlsCa', 'redisTlsCert', 'redisTlsKey'].includes(key) && !isAbsolute(raw);
+      (config as unknown as Record<string, unknown>)[key] = relative ? resolve(dirname(configPath!), raw) : raw;
+    }
+  }
+  const source = sources.redisUrl ?? 'the default';
+  try {
+    parseRedisUrl(config.redisUrl);
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    throw new UsageError(`${source}: ${JSON.stringify(redactRedisUrl(config.redisUrl))} ${err.message}`);
+  }
+  return { spec: connectionSpec(config), source };
+}
+
+/** The URL alone (kept for callers that need only it). */
+export function resolveRedisUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): { url: string; source: string } {
+  const { spec, source } = resolveRedisConnection(flag === undefined ? {} : { redisUrl: flag }, env);
+  return { url: spec.url, source };
 }
 
 /** A wrong queue name is the caller's mistake: say which argument and refuse before connecting. */
@@ -58,31 +142,27 @@ export class RedisUnreachableError extends Error {
 
 /**
  * Admin commands inspect an existing Redis and never start one (an empty private Redis would
- * answer every question with zeros). A quick PING first turns "no Redis" into one clear message
- * instead of ioredis retrying in the background.
+ * answer every question with zeros). A probe first turns "no Redis", a wrong password, an
+ * unknown master or a TLS failure into one clear message instead of ioredis retrying.
  */
-export async function connectAdmin(argv: RedisArgs): Promise<Redis> {
-  const { url, source } = resolveRedisUrl(argv.redisUrl);
-  const probe = await redisAnswers(url);
+export async function connectAdmin(argv: RedisArgs): Promise<RedisClient> {
+  const { spec, source } = resolveRedisConnection(argv);
+  const probe = await probeRedis(spec, undefined, source);
   if (!probe.ok) {
-    // With retries off, ioredis reports a refused connection only as "Connection is closed."
-    const cause = (probe.error ?? '').replace(/\.+$/, '');
-    const why = cause === '' || cause === 'Connection is closed' ? 'nothing answered (connection refused or closed)' : cause;
     throw new RedisUnreachableError(
-      `cannot reach Redis at ${redactUrl(url)} (from ${source}): ${why}. ` +
-        'Admin commands never start a Redis: start one (redis-server, or "troupe supervise", which starts a local one when none is running) ' +
-        `or point to yours with --redis-url, ${ENV_NAMES.join(' or ')}`,
+      `${probe.error}. Admin commands never start a Redis: start one (redis-server, or "troupe supervise", ` +
+        `which starts a local one when none is running) or point to yours with --redis-url, ${ENV_NAMES.join(' or ')}`,
     );
   }
   // Fail a command after a few reconnect attempts instead of waiting on a Redis that went away.
-  const client = new Redis(url, { maxRetriesPerRequest: 2, retryStrategy: (times) => (times > 5 ? null : times * 200) });
+  const client = createRedis(spec, { maxRetriesPerRequest: 2, retryStrategy: (times) => (times > 5 ? null : times * 200) });
   // Commands reject with the same error; the event would only print it a second time.
   client.on('error', () => undefined);
   return client;
 }
 
 /** Runs `fn` with a connected client and always closes it, so the process can exit. */
-export async function withRedis<T>(argv: RedisArgs, fn: (client: Redis) => Promise<T>): Promise<T> {
+export async function withRedis<T>(argv: RedisArgs, fn: (client: RedisClient) => Promise<T>): Promise<T> {
   const client = await connectAdmin(argv);
   try {
     return await fn(client);
@@ -92,9 +172,11 @@ export async function withRedis<T>(argv: RedisArgs, fn: (client: Redis) => Promi
 }
 
 /** One queue's client over a shared connection (closing it leaves the connection open). */
-export async function withQueue<T>(argv: RedisArgs, name: string, fn: (queue: Queue, client: Redis) => Promise<T>): Promise<T> {
+export async function withQueue<T>(argv: RedisArgs, name: string, fn: (queue: Queue, client: RedisClient) => Promise<T>): Promise<T> {
+  const { spec } = resolveRedisConnection(argv);
   return withRedis(argv, async (client) => {
-    const queue = new Queue(name, { connection: client });
+    const durability = spec.waitReplicas ? { durability: { replicas: spec.waitReplicas, timeoutMs: spec.waitTimeoutMs ?? 1000 } } : {};
+    const queue = new Queue(name, { connection: client, ...durability });
     try {
       return await fn(queue, client);
     } finally {

@@ -15,7 +15,7 @@
  * never run one do not pay for it at start.
  */
 import { workerData } from 'node:worker_threads';
-import type { Redis } from 'ioredis';
+import { createRedisWith, scanEveryMaster, type RedisClient, type RedisConnectionSpec } from '../queue/redis-factory.js';
 import { UnrecoverableError, type Processor, type ProcessorLogger } from './contract.js';
 
 export const MAINTENANCE_PROCESSOR = 'maintenance';
@@ -128,14 +128,11 @@ function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('maintenance aborted');
 }
 
-async function scanKeys(client: Redis, pattern: string, onBatch: (keys: string[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let cursor = '0';
-  do {
-    aborted(signal);
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-    cursor = next;
-    if (keys.length > 0) await onBatch(keys);
-  } while (cursor !== '0');
+/** Every master of a cluster is scanned: a queue's keys live on the master that owns its slot. */
+async function scanKeys(client: RedisClient, pattern: string, onBatch: (keys: string[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  aborted(signal);
+  await scanEveryMaster(client, pattern, onBatch, { count: SCAN_COUNT, ...(signal ? { signal } : {}) });
+  aborted(signal);
 }
 
 /** `troupe:{name}:...` → name, for queue keys (the registry and schedules tags are no queues). */
@@ -145,7 +142,7 @@ function queueOf(key: string): string | undefined {
   return end > 0 && QUEUE_NAME.test(name) && name !== 'registry' && name !== 'schedules' ? name : undefined;
 }
 
-async function findQueues(client: Redis, signal?: AbortSignal): Promise<string[]> {
+async function findQueues(client: RedisClient, signal?: AbortSignal): Promise<string[]> {
   const names = new Set<string>();
   for (const suffix of ['completed', 'dead']) {
     await scanKeys(client, `troupe:{*}:${suffix}`, async (keys) => {
@@ -158,7 +155,7 @@ async function findQueues(client: Redis, signal?: AbortSignal): Promise<string[]
   return [...names].sort();
 }
 
-async function sweepFinished(client: Redis, queue: string, state: 'completed' | 'dead', now: number, dry: boolean, signal?: AbortSignal): Promise<number> {
+async function sweepFinished(client: RedisClient, queue: string, state: 'completed' | 'dead', now: number, dry: boolean, signal?: AbortSignal): Promise<number> {
   const prefix = `troupe:{${queue}}:`;
   let removed = 0;
   for (let start = 0; start >= 0; ) {
@@ -170,7 +167,7 @@ async function sweepFinished(client: Redis, queue: string, state: 'completed' | 
   return removed;
 }
 
-async function sweepDedupe(client: Redis, queues: ReadonlySet<string> | undefined, report: Record<string, QueueSweep>, now: number, dry: boolean, signal?: AbortSignal): Promise<void> {
+async function sweepDedupe(client: RedisClient, queues: ReadonlySet<string> | undefined, report: Record<string, QueueSweep>, now: number, dry: boolean, signal?: AbortSignal): Promise<void> {
   const patterns = queues ? [...queues].map((q) => `troupe:{${q}}:dedupe:*`) : ['troupe:{*}:dedupe:*'];
   for (const pattern of patterns) {
     await scanKeys(client, pattern, async (keys) => {
@@ -189,7 +186,7 @@ async function sweepDedupe(client: Redis, queues: ReadonlySet<string> | undefine
   }
 }
 
-async function sweepRegistry(client: Redis, now: number, goneMs: number, dry: boolean): Promise<number> {
+async function sweepRegistry(client: RedisClient, now: number, goneMs: number, dry: boolean): Promise<number> {
   const entries = await client.zrange(REGISTRY_INDEX_KEY, '0', '-1', 'WITHSCORES');
   const gone: string[] = [];
   for (let i = 0; i < entries.length; i += 2) {
@@ -204,7 +201,7 @@ async function sweepRegistry(client: Redis, now: number, goneMs: number, dry: bo
 }
 
 /** The sweep itself, on a given connection (the processor opens one; tests pass theirs). */
-export async function runMaintenance(client: Redis, input: MaintenanceInput = {}, options: { now?: number; signal?: AbortSignal; log?: ProcessorLogger } = {}): Promise<MaintenanceReport> {
+export async function runMaintenance(client: RedisClient, input: MaintenanceInput = {}, options: { now?: number; signal?: AbortSignal; log?: ProcessorLogger } = {}): Promise<MaintenanceReport> {
   const started = Date.now();
   const now = options.now ?? started;
   const dry = input.dryRun === true;
@@ -250,12 +247,12 @@ export const maintenance: Processor<MaintenanceInput | null, MaintenanceReport> 
   timeoutMs: 30 * 60_000,
   validate,
   async run(input, ctx) {
-    const url = (workerData as { redisUrl?: unknown } | null | undefined)?.redisUrl;
-    if (typeof url !== 'string') {
-      throw new UnrecoverableError('maintenance: this thread was not given the Redis URL; run maintenance jobs on a supervisor (troupe supervise)');
+    const spec = (workerData as { redis?: RedisConnectionSpec } | null | undefined)?.redis;
+    if (typeof spec?.url !== 'string') {
+      throw new UnrecoverableError('maintenance: this thread was not given the Redis connection; run maintenance jobs on a supervisor (troupe supervise)');
     }
-    const { Redis } = await import('ioredis');
-    const client = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+    // ioredis is loaded only when a maintenance job runs: threads that never run one don't pay for it.
+    const client = createRedisWith(await import('ioredis'), spec, { maxRetriesPerRequest: 3, lazyConnect: true });
     let lastError: Error | undefined;
     // Commands reject with the same error; the event would only repeat it.
     client.on('error', (err: Error) => (lastError = err));

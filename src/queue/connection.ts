@@ -1,13 +1,28 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { createRedisWith, type ClientBehaviour, type RedisClient, type RedisConnectionSpec } from './redis-factory.js';
 
-export type RedisClient = Redis | Cluster;
-/** A Redis URL (redis:// or rediss://), ioredis options, or a client to share. */
-export type ConnectionOption = string | RedisOptions | RedisClient;
+export {
+  scanEveryMaster, scanTargets, tlsOptions, toSpec, RedisTlsFileError,
+  type ClientBehaviour, type RedisClient, type RedisConnectionSpec, type RedisTlsFiles,
+} from './redis-factory.js';
+
+/** A Redis URL in any form, a connection spec, ioredis options, or a client to share. */
+export type ConnectionOption = string | RedisConnectionSpec | RedisOptions | RedisClient;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_WAIT_TIMEOUT_MS = 1_000;
 
 export function isRedisClient(value: unknown): value is RedisClient {
   return value instanceof Redis || value instanceof Cluster;
+}
+
+export function isConnectionSpec(value: unknown): value is RedisConnectionSpec {
+  return typeof value === 'object' && value !== null && !isRedisClient(value) && typeof (value as { url?: unknown }).url === 'string';
+}
+
+/** Opens a client for any topology (see redis-factory.ts). */
+export function createRedis(option: string | RedisConnectionSpec, behaviour: ClientBehaviour = {}): RedisClient {
+  return createRedisWith({ Redis, Cluster }, option, behaviour);
 }
 
 const WARN_EVERY_MS = 30_000;
@@ -17,7 +32,7 @@ const WARN_EVERY_MS = 30_000;
  * to. A client we open reports connection trouble as one process warning per 30 s instead; it
  * reconnects by itself, and calls made meanwhile fail or wait as ioredis's options say.
  */
-function reportConnectionErrors(client: Redis): Redis {
+function reportConnectionErrors<T extends RedisClient>(client: T): T {
   let lastWarning = 0;
   client.on('error', (err: Error) => {
     const now = Date.now();
@@ -31,8 +46,8 @@ function reportConnectionErrors(client: Redis): Redis {
 /** Returns a client and whether we own it (and so must close it). */
 export function connect(option: ConnectionOption | undefined): { client: RedisClient; owned: boolean } {
   if (isRedisClient(option)) return { client: option, owned: false };
-  if (option === undefined) return { client: reportConnectionErrors(new Redis(DEFAULT_REDIS_URL)), owned: true };
-  if (typeof option === 'string') return { client: reportConnectionErrors(new Redis(option)), owned: true };
+  if (option === undefined) return { client: reportConnectionErrors(createRedis(DEFAULT_REDIS_URL)), owned: true };
+  if (typeof option === 'string' || isConnectionSpec(option)) return { client: reportConnectionErrors(createRedis(option)), owned: true };
   return { client: reportConnectionErrors(new Redis(option)), owned: true };
 }
 
@@ -41,6 +56,7 @@ export function connect(option: ConnectionOption | undefined): { client: RedisCl
  * No per-request retry limit: a blocked call is expected to outlive reconnects.
  */
 export function duplicateForBlocking(client: RedisClient): RedisClient {
-  if (client instanceof Cluster) return client.duplicate();
+  if (client instanceof Cluster) return reportConnectionErrors(client.duplicate([], { redisOptions: { ...client.options.redisOptions, maxRetriesPerRequest: null } }));
   return reportConnectionErrors(client.duplicate({ maxRetriesPerRequest: null }));
 }
+

@@ -78,6 +78,21 @@ export class QueueConsumer {
     return this.context.scripts.reloads;
   }
 
+  /** Outcome writes that reached the master but fewer replicas than durability asks (see docs/operations.md). */
+  notReplicated = 0;
+
+  /**
+   * Outcome writes wait for replicas when durability is on. A write that was not confirmed in
+   * time is still applied, so it is counted (and logged by the caller), never retried: a retry
+   * would be refused as "lease lost" and hide the real cause.
+   */
+  private async replicated(name: 'complete' | 'fail' | 'release' | 'pause-for-resource', args: ReadonlyArray<string | number | Buffer>, jobs: number): Promise<unknown> {
+    const { reply, replicas } = await this.context.scripts.runReplicated(name, args);
+    const durability = this.context.scripts.durability;
+    if (durability && replicas < durability.replicas) this.notReplicated += jobs;
+    return reply;
+  }
+
   async lease<D = unknown>(owner: string, max: number, leaseMs: number): Promise<LeaseBatch<D>> {
     if (!Number.isInteger(max) || max < 1 || max > MAX_LEASE_BATCH) throw new ValidationError('max', `must be a whole number from 1 to ${MAX_LEASE_BATCH}, got ${max}`);
     if (!Number.isInteger(leaseMs) || leaseMs < 100) throw new ValidationError('leaseMs', `must be a whole number of at least 100, got ${leaseMs}`);
@@ -137,7 +152,7 @@ export class QueueConsumer {
       const encoded = given ?? this.encodeResult(result, lease.id);
       args.push(lease.id, lease.token, encoded.value, encoded.type);
     }
-    return (await this.context.scripts.run('complete', args)) as string[];
+    return (await this.replicated('complete', args, items.length)) as string[];
   }
 
   /** Encodes a result as complete() stores it; throws a ValidationError when it cannot be stored. */
@@ -159,7 +174,7 @@ export class QueueConsumer {
       const delay = unrecoverable ? -1 : asked ?? backoffDelay(job.backoff, job.attempt, this.context.random);
       args.push(job.id, job.lease.token, JSON.stringify(info), delay);
     }
-    const [lost, dead, retried] = (await this.context.scripts.run('fail', args)) as [string[], string[], string[]];
+    const [lost, dead, retried] = (await this.replicated('fail', args, failures.length)) as [string[], string[], string[]];
     return { lost, dead, retried };
   }
 
@@ -170,9 +185,9 @@ export class QueueConsumer {
   async release(leases: readonly Lease[], options: { refundAttempt?: boolean } = {}): Promise<string[]> {
     if (leases.length === 0) return [];
     const refund = options.refundAttempt === false ? '0' : '1';
-    return (await this.context.scripts.run('release', [
+    return (await this.replicated('release', [
       this.context.keys.prefix, this.context.clock(), ...leases.flatMap((l) => [l.id, l.token, refund]),
-    ])) as string[];
+    ], leases.length)) as string[];
   }
 
   /** Takes back expired leases: to pending, or to dead past the last attempt. */
@@ -191,10 +206,10 @@ export class QueueConsumer {
     job: LeasedJob,
     options: { firstPauseMs: number; maxPauseMs: number; factor?: number; reason: string },
   ): Promise<{ lost: boolean; pausedUntil: number; level: number }> {
-    const [status, pausedUntil, level] = (await this.context.scripts.run('pause-for-resource', [
+    const [status, pausedUntil, level] = (await this.replicated('pause-for-resource', [
       this.context.keys.prefix, this.context.clock(), job.id, job.lease.token,
       options.firstPauseMs, options.maxPauseMs, options.factor ?? 1.5, options.reason.slice(0, 1000),
-    ])) as [number, number, number];
+    ], 1)) as [number, number, number];
     return { lost: status === 0, pausedUntil, level };
   }
 

@@ -1,8 +1,8 @@
-import { connect, type ConnectionOption, type RedisClient } from './connection.js';
+import { connect, DEFAULT_WAIT_TIMEOUT_MS, isConnectionSpec, type ConnectionOption, type RedisClient } from './connection.js';
 import { ValidationError } from './errors.js';
 import { queueKeys, QUEUE_NAME_PATTERN, type QueueKeys } from './keys.js';
 import { DEFAULT_QUEUE_OPTIONS } from './options.js';
-import { ScriptRunner } from './scripts.js';
+import { ScriptRunner, type Durability } from './scripts.js';
 
 /** What the producer (Queue) and the lease client (QueueConsumer) of one queue share. */
 export interface QueueContext {
@@ -24,6 +24,20 @@ export interface ContextOptions {
   eventsMaxLen?: number;
   clock?: () => number;
   random?: () => number;
+  /**
+   * Wait for replicas after enqueue and outcome writes. Defaults to the connection spec's
+   * waitReplicas / waitTimeoutMs; needed explicitly when a client is shared.
+   */
+  durability?: Durability;
+}
+
+function durabilityOf(options: ContextOptions): Durability | undefined {
+  if (options.durability) return options.durability.replicas > 0 ? options.durability : undefined;
+  const spec = options.connection;
+  if (isConnectionSpec(spec) && (spec.waitReplicas ?? 0) > 0) {
+    return { replicas: spec.waitReplicas!, timeoutMs: spec.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS };
+  }
+  return undefined;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -52,7 +66,7 @@ export function createContext(name: string, options: ContextOptions = {}): Queue
     keys,
     client,
     ownsClient: owned,
-    scripts: new ScriptRunner(client, keys.scriptKeys),
+    scripts: new ScriptRunner(client, keys.scriptKeys, durabilityOf(options)),
     clock: options.clock ?? Date.now,
     random: options.random ?? Math.random,
     maxPayloadBytes,

@@ -13,6 +13,7 @@ export const ErrorCode = {
   WaitTimeout: 'WAIT_TIMEOUT',
   JobFailed: 'JOB_FAILED',
   Closed: 'CLOSED',
+  NotReplicated: 'NOT_REPLICATED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -47,6 +48,25 @@ export class NotCancellableError extends TroupeError {
       `job ${id} is ${state}; only pending or delayed jobs can be cancelled` +
         (state === 'active' ? ' (a supervisor is running it: let it finish or fail)' : ''),
     );
+  }
+}
+
+/**
+ * Durability is on and the write reached the master but fewer replicas than asked within the
+ * wait: it is stored, but would be lost if that master failed now.
+ */
+export class NotReplicatedError extends TroupeError {
+  readonly ids: string[];
+  readonly replicas: number;
+  constructor(what: string, ids: string[], replicas: number, wanted: number, timeoutMs: number) {
+    super(
+      ErrorCode.NotReplicated,
+      `${what} reached the master but only ${replicas} of ${wanted} replicas confirmed it within ${timeoutMs} ms; ` +
+        'it is stored, but a failover now could lose it. Check the replicas (INFO replication), raise --redis-wait-timeout-ms, ' +
+        'or retry with the same jobId (an existing id is not enqueued twice)',
+    );
+    this.ids = ids;
+    this.replicas = replicas;
   }
 }
 

@@ -65,8 +65,14 @@ export const DEFAULT_JOB_OPTIONS: Readonly<ResolvedJobOptions> = Object.freeze({
 });
 
 export interface QueueOptions {
-  /** Redis URL, an ioredis client (Redis or Cluster) to share, or ioredis options. */
+  /**
+   * A Redis URL in any form (redis://, rediss://, redis+cluster://, redis+sentinel://), a
+   * connection spec `{ url, tls, sentinelPassword, waitReplicas, … }`, an ioredis client
+   * (Redis or Cluster) to share, or ioredis options.
+   */
   connection?: import('./connection.js').ConnectionOption;
+  /** Wait for this many replicas after each enqueue (defaults to the spec's waitReplicas). */
+  durability?: import('./scripts.js').Durability;
   /** Defaults for every job this client enqueues; per-call options override them. */
   defaultJobOptions?: JobOptions;
   /** Largest accepted payload in bytes (JSON text or raw bytes). */

@@ -1,5 +1,5 @@
 import { closeContext, createContext, type QueueContext } from './context.js';
-import { ClosedError, ErrorCode, JobFailedError, JobNotFoundError, NotCancellableError, ValidationError, WaitTimeoutError } from './errors.js';
+import { ClosedError, ErrorCode, JobFailedError, JobNotFoundError, NotCancellableError, NotReplicatedError, ValidationError, WaitTimeoutError } from './errors.js';
 import { QueueEvents, type EventListener } from './events.js';
 import { buildJobArgs, type JobSpec } from './job-args.js';
 import { parseJob, type JobRecord } from './job.js';
@@ -104,11 +104,15 @@ export class Queue<D = unknown, R = unknown> {
     const results: EnqueueResult[] = [];
     for (let start = 0; start < built.length; start += ENQUEUE_CHUNK) {
       const chunk = built.slice(start, start + ENQUEUE_CHUNK);
-      const reply = (await this.context.scripts.run('enqueue', [
+      const { reply, replicas } = (await this.context.scripts.runReplicated('enqueue', [
         this.context.keys.prefix, now, this.context.eventsMaxLen, chunk.length, ...chunk.flatMap((job) => job.group),
-      ])) as string[];
+      ])) as { reply: string[]; replicas: number };
       for (let i = 0; i + 2 < reply.length; i += 3) {
         results.push({ id: reply[i]!, outcome: reply[i + 1] as EnqueueOutcome, state: reply[i + 2] as JobState });
+      }
+      const durability = this.context.scripts.durability;
+      if (durability && replicas < durability.replicas) {
+        throw new NotReplicatedError(`enqueue of ${results.length} job(s)`, results.map((r) => r.id), replicas, durability.replicas, durability.timeoutMs);
       }
     }
     return results;

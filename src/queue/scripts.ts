@@ -54,13 +54,46 @@ function isNoScript(err: unknown): boolean {
  * we then send the source once with EVAL, which also caches it on that server (and on that
  * node, in a cluster) for the next EVALSHA.
  */
+/** Wait for replicas after writes that must survive a failover (Redis WAIT; see docs/operations.md). */
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
+}
+
 export class ScriptRunner {
   /** How many times a script had to be sent again after NOSCRIPT (observable in tests). */
   reloads = 0;
   constructor(
     private readonly client: RedisClient,
     private readonly keys: readonly string[],
+    readonly durability?: Durability,
   ) {}
+
+  /**
+   * Runs a write and, with durability on, WAIT in the same pipeline: a pipeline goes to the node
+   * that owns the queue's slot, so WAIT counts the replicas of exactly that master. Resolves with
+   * the reply and how many replicas confirmed (Infinity when durability is off).
+   */
+  async runReplicated(name: ScriptName, args: readonly Arg[]): Promise<{ reply: unknown; replicas: number }> {
+    const durability = this.durability;
+    if (!durability || durability.replicas <= 0) return { reply: await this.run(name, args), replicas: Infinity };
+    const script = scripts().get(name)!;
+    const tail: Arg[] = [this.keys.length, ...this.keys, ...args];
+    const send = async (command: 'EVALSHA' | 'EVAL', body: string) => {
+      const replies = (await this.client.pipeline().call(command, body, ...tail).call('WAIT', durability.replicas, durability.timeoutMs).exec()) ?? [];
+      const [scriptReply, waitReply] = replies;
+      if (!scriptReply || !waitReply) throw new Error(`${name}: the pipeline returned no reply`);
+      return { scriptReply, waitReply };
+    };
+    let { scriptReply, waitReply } = await send('EVALSHA', script.sha);
+    if (scriptReply[0] && isNoScript(scriptReply[0])) {
+      this.reloads += 1;
+      ({ scriptReply, waitReply } = await send('EVAL', script.source));
+    }
+    if (scriptReply[0]) throw scriptReply[0];
+    // The write happened even when WAIT itself failed (e.g. the connection dropped after it): report 0 confirmed.
+    return { reply: scriptReply[1], replicas: waitReply[0] ? 0 : Number(waitReply[1]) };
+  }
 
   async run(name: ScriptName, args: readonly Arg[]): Promise<unknown> {
     return this.invoke(name, args, false);

@@ -124,6 +124,7 @@ export class Acker {
     const fails = batch.filter((a): a is Extract<Ack, { kind: 'fail' }> => a.kind === 'fail');
     const releases = batch.filter((a): a is Extract<Ack, { kind: 'release' }> => a.kind === 'release');
     const unwritten: Ack[] = [];
+    const notReplicatedBefore = this.consumer.notReplicated;
     const attempt = async (acks: Ack[], what: string, call: () => Promise<string[]>) => {
       if (acks.length === 0) return;
       try {
@@ -177,6 +178,14 @@ export class Acker {
         return lost;
       }),
     ]);
+    const notReplicated = this.consumer.notReplicated - notReplicatedBefore;
+    if (notReplicated > 0) {
+      this.stats.notReplicated += notReplicated;
+      this.logger.warn(
+        { queue: this.consumer.name, jobs: notReplicated },
+        'outcomes written to the master but not confirmed by enough replicas in time (--redis-wait-replicas): a failover now could re-run these jobs',
+      );
+    }
     return unwritten;
   }
 }

@@ -1,10 +1,26 @@
 import { availableParallelism } from 'node:os';
+import type { RedisConnectionSpec } from '../queue/connection.js';
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../queue/redis-url.js';
 import { validateScheduleList, type Schedule } from '../scheduler/spec.js';
 
 /** Everything a supervisor is built from. One interface, one defaults constant, one validator. */
 export interface SupervisorConfig {
-  /** Redis URL (redis:// or rediss://, with user:password for ACLs). */
+  /** Redis URL: redis://, rediss:// (TLS), redis+cluster://, redis+sentinel:// (docs/operations.md). */
   redisUrl: string;
+  /** PEM file of the CA that signed the Redis server's certificate ('' = the system's CAs). */
+  redisTlsCa: string;
+  /** Client certificate and key (PEM) for Redis servers that require mutual TLS ('' = none). */
+  redisTlsCert: string;
+  redisTlsKey: string;
+  /** Name to check the server certificate against, when it differs from the URL's host ('' = the host). */
+  redisTlsServerName: string;
+  /** Sentinels' own user and password, when they differ from the data nodes' ('' = none). */
+  redisSentinelUsername: string;
+  redisSentinelPassword: string;
+  /** Durability: replicas that must confirm each enqueue and outcome write (0 = the master's word, Redis's default). */
+  redisWaitReplicas: number;
+  /** Longest wait for those replicas per write. */
+  redisWaitTimeoutMs: number;
   /** Queues to lease from. */
   queues: string[];
   /** Worker threads (the pool's maximum). */
@@ -67,6 +83,14 @@ export function defaultConfig(): SupervisorConfig {
   const threads = Math.max(1, availableParallelism());
   return {
     redisUrl: DEFAULT_REDIS_URL,
+    redisTlsCa: '',
+    redisTlsCert: '',
+    redisTlsKey: '',
+    redisTlsServerName: '',
+    redisSentinelUsername: '',
+    redisSentinelPassword: '',
+    redisWaitReplicas: 0,
+    redisWaitTimeoutMs: 1_000,
     queues: ['default'],
     threads,
     minThreads: threads,
@@ -109,13 +133,33 @@ interface KeySpec {
   /** Environment variables, first found wins. */
   env: string[];
   help: string;
+  /** Never echoed in messages (passwords). */
+  secret?: boolean;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Per key: type, range, environment variables and the help line `--help` shows. */
 export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
-  redisUrl: { kind: 'string', env: ['TROUPE_REDIS_URL', 'REDIS_URL'], help: 'Redis URL (redis:// or rediss://, user:password@ for ACLs)' },
+  redisUrl: {
+    kind: 'string',
+    env: ['TROUPE_REDIS_URL', 'REDIS_URL'],
+    help: 'Redis: redis://[USER:PASS@]HOST:PORT[/DB], rediss://… (TLS), redis+cluster://H1:P1,H2:P2 (cluster seeds), redis+sentinel://S1:P1,S2:P2/MASTER',
+  },
+  redisTlsCa: { kind: 'string', env: ['TROUPE_REDIS_TLS_CA'], help: "PEM file of the CA that signed Redis's certificate (private or self-signed CAs)" },
+  redisTlsCert: { kind: 'string', env: ['TROUPE_REDIS_TLS_CERT'], help: 'client certificate (PEM) for mutual TLS; with --redis-tls-key' },
+  redisTlsKey: { kind: 'string', env: ['TROUPE_REDIS_TLS_KEY'], help: 'client key (PEM) for mutual TLS; with --redis-tls-cert' },
+  redisTlsServerName: { kind: 'string', env: ['TROUPE_REDIS_TLS_SERVER_NAME'], help: "name to check Redis's certificate against when it differs from the URL's host" },
+  redisSentinelUsername: { kind: 'string', env: ['TROUPE_REDIS_SENTINEL_USERNAME'], help: "Sentinels' ACL user, when it differs from the data nodes'" },
+  redisSentinelPassword: { kind: 'string', env: ['TROUPE_REDIS_SENTINEL_PASSWORD'], help: "Sentinels' password (requirepass of the sentinels), when they have one", secret: true },
+  redisWaitReplicas: {
+    kind: 'int',
+    min: 0,
+    max: 16,
+    env: ['TROUPE_REDIS_WAIT_REPLICAS'],
+    help: 'durability: replicas that must confirm each enqueue and outcome write (Redis WAIT) so a failover loses none; 0 = off',
+  },
+  redisWaitTimeoutMs: { kind: 'int', min: 1, max: 60_000, env: ['TROUPE_REDIS_WAIT_TIMEOUT_MS'], help: 'longest wait for those replicas per write' },
   queues: { kind: 'list', env: ['TROUPE_QUEUES'], help: 'queues to take jobs from, comma-separated' },
   threads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_THREADS'], help: 'worker threads' },
   minThreads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_MIN_THREADS'], help: 'threads kept when idle' },
@@ -163,7 +207,8 @@ const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 function coerce(key: ConfigKey, raw: unknown, where: string): unknown {
   const spec = CONFIG_KEYS[key];
   const fail = (what: string): never => {
-    throw new ConfigError(`${key}: ${what}, got ${JSON.stringify(raw)} (from ${where})`);
+    const shown = spec.secret ? '(hidden)' : key === 'redisUrl' && typeof raw === 'string' ? JSON.stringify(redactRedisUrl(raw)) : JSON.stringify(raw);
+    throw new ConfigError(`${key}: ${what}, got ${shown} (from ${where})`);
   };
   switch (spec.kind) {
     case 'int': {
@@ -243,6 +288,13 @@ export function resolveConfig(layers: Layer[]): ResolvedConfig {
   if (config.minThreads > config.threads) {
     throw new ConfigError(`minThreads: ${config.minThreads} is more than threads (${config.threads}); lower --min-threads or raise --threads`);
   }
+  try {
+    parseRedisUrl(config.redisUrl);
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    const where = layers.findLast((l) => l.values.redisUrl !== undefined)?.describe('redisUrl') ?? 'the default';
+    throw new ConfigError(`redisUrl: ${JSON.stringify(redactRedisUrl(config.redisUrl))} ${err.message} (from ${where})`);
+  }
   if (config.heartbeatMs * 2 > config.leaseMs) {
     throw new ConfigError(`heartbeatMs: ${config.heartbeatMs} must be at most half of leaseMs (${config.leaseMs}) so a lease is renewed before it can expire`);
   }
@@ -261,4 +313,22 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
     }
   }
   return { source: 'env', values, describe: (key) => `environment variable ${from[key] ?? key}` };
+}
+
+/** The connection settings of a config as one serialisable spec (for clients, threads and child processes). */
+export function connectionSpec(config: SupervisorConfig): RedisConnectionSpec {
+  const spec: RedisConnectionSpec = { url: config.redisUrl };
+  const tls: NonNullable<RedisConnectionSpec['tls']> = {};
+  if (config.redisTlsCa) tls.caFile = config.redisTlsCa;
+  if (config.redisTlsCert) tls.certFile = config.redisTlsCert;
+  if (config.redisTlsKey) tls.keyFile = config.redisTlsKey;
+  if (config.redisTlsServerName) tls.serverName = config.redisTlsServerName;
+  if (Object.keys(tls).length > 0) spec.tls = tls;
+  if (config.redisSentinelUsername) spec.sentinelUsername = config.redisSentinelUsername;
+  if (config.redisSentinelPassword) spec.sentinelPassword = config.redisSentinelPassword;
+  if (config.redisWaitReplicas > 0) {
+    spec.waitReplicas = config.redisWaitReplicas;
+    spec.waitTimeoutMs = config.redisWaitTimeoutMs;
+  }
+  return spec;
 }

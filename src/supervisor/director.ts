@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { SupervisorConfig } from './config.js';
+import { connectionSpec, type SupervisorConfig } from './config.js';
 import { resolveRedis } from './local-redis.js';
 import type { Logger } from './logger.js';
 
@@ -25,7 +25,7 @@ const HEALTHY_AFTER_MS = 60_000;
  * graceful shutdown; a second signal kills them.
  */
 export async function runDirector(config: SupervisorConfig, redisGiven: boolean, logger: Logger): Promise<number> {
-  const redis = await resolveRedis(config.redisUrl, redisGiven, logger);
+  const redis = await resolveRedis(connectionSpec(config), redisGiven, logger);
   const log = logger.child({ role: 'director' });
   const children = new Map<number, ChildProcess>();
   let stopping = false;

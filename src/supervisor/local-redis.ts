@@ -1,33 +1,20 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { toSpec, type RedisConnectionSpec } from '../queue/connection.js';
+import { probeRedis } from '../queue/redis-probe.js';
+import { parseRedisUrl, redactRedisUrl } from '../queue/redis-url.js';
 import type { Logger } from './logger.js';
-import { redactUrl } from './redact.js';
 
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
   readonly code = 'REDIS_UNAVAILABLE';
 }
 
-/** True when something answers PING at `url` within timeoutMs. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<{ ok: boolean; error?: string }> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  // The 'error' event carries the cause (ECONNREFUSED, ENOTFOUND, auth); connect() itself often
-  // only says "Connection is closed.", so keep the first cause for the message.
-  let cause: string | undefined;
-  client.on('error', (err: Error) => {
-    cause ??= err.message;
-  });
-  try {
-    await client.connect();
-    await client.ping();
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, error: cause ?? (err instanceof Error ? err.message : String(err)) };
-  } finally {
-    client.disconnect();
-  }
+/** True when the Redis the URL or spec names can be used within timeoutMs; else the reason and fix. */
+export async function redisAnswers(target: string | RedisConnectionSpec, timeoutMs = 1500): Promise<{ ok: boolean; error?: string }> {
+  const probe = await probeRedis(target, timeoutMs);
+  return probe.ok ? { ok: true } : { ok: false, error: probe.error };
 }
 
 export interface RedisTarget {
@@ -45,15 +32,19 @@ const INSTALL_HINT =
  * none, the default 127.0.0.1:6379 is used if it answers; otherwise a private redis-server
  * from PATH is started on that port with its data (AOF) under ./.troupe/redis.
  */
-export async function resolveRedis(url: string, given: boolean, logger: Logger, dataDir = resolve('.troupe', 'redis')): Promise<RedisTarget> {
-  const probe = await redisAnswers(url);
+export async function resolveRedis(target: string | RedisConnectionSpec, given: boolean, logger: Logger, dataDir = resolve('.troupe', 'redis')): Promise<RedisTarget> {
+  const spec = toSpec(target);
+  const url = spec.url;
+  const probe = await probeRedis(spec);
   if (probe.ok) return { url };
-  if (given) {
-    throw new RedisUnavailableError(`cannot reach Redis at ${redactUrl(url)}: ${probe.error}; check the URL (--redis-url, TROUPE_REDIS_URL, REDIS_URL) and that the server is running`);
+  // Only the default plain URL may be stood up locally; a cluster, sentinel or TLS target is the operator's.
+  const local = !given && parseRedisUrl(url).topology === 'standalone' && !parseRedisUrl(url).tls;
+  if (!local) {
+    throw new RedisUnavailableError(`${probe.error} (set with --redis-url, TROUPE_REDIS_URL or REDIS_URL)`);
   }
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
-    throw new RedisUnavailableError(`no Redis answers at ${redactUrl(url)} and redis-server is not on PATH: ${INSTALL_HINT}`);
+    throw new RedisUnavailableError(`no Redis answers at ${redactRedisUrl(url)} and redis-server is not on PATH: ${INSTALL_HINT}`);
   }
   const port = new URL(url).port || '6379';
   mkdirSync(dataDir, { recursive: true });
@@ -67,7 +58,7 @@ export async function resolveRedis(url: string, given: boolean, logger: Logger, 
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
     if ((await redisAnswers(url, 500)).ok) {
-      logger.info({ url, dataDir, logFile, pid: child.pid }, 'no Redis was running: started a private redis-server (data kept in AOF)');
+      logger.info({ url: redactRedisUrl(url), dataDir, logFile, pid: child.pid }, 'no Redis was running: started a private redis-server (data kept in AOF)');
       return {
         url,
         stop: async () => {

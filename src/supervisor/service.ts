@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
@@ -30,7 +30,7 @@ export interface ServiceContext {
   id: string;
   config: SupervisorConfig;
   /** The supervisor's own connection (shared; do not block on it). */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   events: SupervisorEvents;
   status(): SupervisorStatus;

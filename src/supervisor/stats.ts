@@ -10,8 +10,10 @@ export interface SupervisorStats {
   released: number;
   threadRestarts: number;
   threadsRetired: number;
+  /** Outcome writes the master took but fewer replicas than --redis-wait-replicas confirmed in time. */
+  notReplicated: number;
 }
 
 export function newStats(): SupervisorStats {
-  return { leased: 0, completed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, threadRestarts: 0, threadsRetired: 0 };
+  return { leased: 0, completed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, threadRestarts: 0, threadsRetired: 0, notReplicated: 0 };
 }

@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
 import { QueueConsumer } from '../queue/consumer.js';
 import type { LeasedJob } from '../queue/consumer.js';
 import type { ThreadEvent } from '../threads/protocol.js';
 import { Acker } from './acker.js';
-import type { SupervisorConfig } from './config.js';
+import { connectionSpec, type SupervisorConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import { FollowUpEnqueuer } from './follow-ups.js';
 import type { HeldJob } from './held-job.js';
@@ -15,7 +15,7 @@ import { newSupervisorId, Registry } from './registry.js';
 import { Renewer } from './renewer.js';
 import { newStats, type SupervisorStats } from './stats.js';
 import type { ProcessorTable } from './processor-table.js';
-import { redactUrl } from './redact.js';
+import { redactRedisUrl } from '../queue/redis-url.js';
 import { SupervisorEvents } from './events.js';
 import type { ServiceFactory, SupervisorService, SupervisorStatus } from './service.js';
 
@@ -45,7 +45,7 @@ export class Supervisor {
   private readonly services: SupervisorService[];
   private readonly config: SupervisorConfig;
   private readonly logger: Logger;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly consumers: Map<string, QueueConsumer>;
   private readonly ackers = new Map<string, Acker>();
   private readonly pool: ThreadPool;
@@ -61,6 +61,11 @@ export class Supervisor {
     return this.config.redisUrl;
   }
 
+  /** The Redis this supervisor uses, as a spec other clients (Queue, child processes) can open. */
+  get connection(): RedisConnectionSpec {
+    return connectionSpec(this.config);
+  }
+
   get threadRestarts(): number {
     return this.pool.restarts;
   }
@@ -71,9 +76,11 @@ export class Supervisor {
     this.logger = deps.logger.child({ supervisor: this.id });
     // No per-request retry limit: during a Redis restart calls wait for the reconnect instead
     // of failing, and the loops' own back-off covers the rest (BullMQ #4585).
-    this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
-    this.redis.on('error', (err) => this.logger.warn({ err }, 'Redis connection error; reconnecting'));
-    this.consumers = new Map(config.queues.map((q) => [q, new QueueConsumer(q, { connection: this.redis })]));
+    const spec = connectionSpec(config);
+    this.redis = createRedis(spec, { maxRetriesPerRequest: null, lazyConnect: true });
+    this.redis.on('error', (err: Error) => this.logger.warn({ err }, 'Redis connection error; reconnecting'));
+    const durability = config.redisWaitReplicas > 0 ? { replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs } : undefined;
+    this.consumers = new Map(config.queues.map((q) => [q, new QueueConsumer(q, { connection: this.redis, ...(durability ? { durability } : {}) })]));
     this.followUps = new FollowUpEnqueuer(this.redis);
     this.pool = new ThreadPool(
       {
@@ -82,7 +89,7 @@ export class Supervisor {
         tasksPerThread: config.tasksPerThread,
         maxMemoryMb: config.maxMemoryMb,
         idleTimeoutMs: config.idleTimeoutMs,
-        init: { plugins: processors.pluginUrls, defaultTimeoutMs: config.jobTimeoutMs, redisUrl: config.redisUrl },
+        init: { plugins: processors.pluginUrls, defaultTimeoutMs: config.jobTimeoutMs, redis: spec },
       },
       this.logger,
       (event) => this.onThreadEvent(event),
@@ -160,7 +167,7 @@ export class Supervisor {
     for (const loop of this.loops) loop.start();
     for (const service of this.services) await service.start();
     this.logger.info(
-      { queues: this.config.queues, threads: this.config.threads, tasksPerThread: this.config.tasksPerThread, redis: redactUrl(this.config.redisUrl) },
+      { queues: this.config.queues, threads: this.config.threads, tasksPerThread: this.config.tasksPerThread, redis: redactRedisUrl(this.config.redisUrl), durability: this.config.redisWaitReplicas > 0 ? `${this.config.redisWaitReplicas} replica(s)` : 'off' },
       'supervisor started',
     );
   }

@@ -2,6 +2,7 @@
  * Typed messages between the supervisor and its threads: one union per direction.
  * A task carries one or more jobs; the thread runs them in order and answers once.
  */
+import type { RedisConnectionSpec } from '../queue/connection.js';
 import type { ErrorInfo } from '../queue/errors.js';
 import type { FollowUpJob } from '../processors/contract.js';
 
@@ -18,7 +19,7 @@ export interface ThreadInit {
   /** Default time limit when neither the job nor the processor sets one (0 = none). */
   defaultTimeoutMs: number;
   /** The supervisor's Redis, for built-in processors that maintain it (maintenance). */
-  redisUrl?: string;
+  redis?: RedisConnectionSpec;
 }
 
 export interface ThreadJob {

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { createRedis } from '../queue/connection.js';
 import { UsageError } from '../cli/exit.js';
 import type { Progress } from '../cli/progress.js';
 import type { JobSpec } from '../queue/job-args.js';
 import { Queue } from '../queue/queue.js';
-import type { SupervisorConfig } from '../supervisor/config.js';
+import { connectionSpec, type SupervisorConfig } from '../supervisor/config.js';
 import { resolveRedis } from '../supervisor/local-redis.js';
 import type { Logger } from '../supervisor/logger.js';
 import { loadProcessorTable } from '../supervisor/processor-table.js';
@@ -85,12 +85,12 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
   const measured: Measurement[] = [];
   let stoppedEarly = false;
   let firstError: string | undefined;
-  const redis = await resolveRedis(settings.config.redisUrl, settings.redisGiven, settings.logger, dataDir).catch((err: unknown) => {
+  const redis = await resolveRedis(connectionSpec(settings.config), settings.redisGiven, settings.logger, dataDir).catch((err: unknown) => {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });
-  const client = new Redis(redis.url, { maxRetriesPerRequest: 3 });
-  client.on('error', (err) => settings.logger.warn({ err }, 'tune: Redis connection error; reconnecting'));
+  const client = createRedis({ ...connectionSpec(settings.config), url: redis.url }, { maxRetriesPerRequest: 3 });
+  client.on('error', (err: Error) => settings.logger.warn({ err }, 'tune: Redis connection error; reconnecting'));
   const queue = new Queue(settings.queueName, { connection: client });
   const base: SupervisorConfig = { ...settings.config, redisUrl: redis.url, queues: [settings.queueName], processes: 1 };
   // One attempt: a failure is the configuration's to answer for, not a retry that lands later.

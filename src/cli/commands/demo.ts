@@ -49,7 +49,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const { config, sources } = configFromArgs({ ...(argv as Record<string, unknown>), queues: [DEMO_QUEUE] });
     const logger = createLogger(sources.logLevel === 'default' ? 'warn' : config.logLevel);
     const onStarted = async (supervisor: Supervisor) => {
-      const queue = new Queue(DEMO_QUEUE, { connection: supervisor.redisUrl });
+      const queue = new Queue(DEMO_QUEUE, { connection: supervisor.connection });
       try {
         for (const state of ['pending', 'delayed', 'completed', 'dead'] as const) await queue.clear(state);
         const specs = sampleJobs(argv.jobs);

@@ -8,7 +8,7 @@ import { DEFAULT_QUEUE_OPTIONS, validateJobOptions, type JobOptions } from '../.
 import type { EnqueueResult } from '../../queue/queue.js';
 import { UsageError } from '../exit.js';
 import { note, type JsonArgs } from '../output.js';
-import { checkQueueName, REDIS_URL_OPTION, wholeNumberFlag, withQueue, type RedisArgs } from '../redis-option.js';
+import { checkQueueName, wholeNumberFlag, withQueue, withRedisUrl, type RedisArgs } from '../redis-option.js';
 
 /** Jobs per enqueueMany call: one script call each, and the unit of progress reports. */
 const BATCH = 1000;
@@ -103,7 +103,7 @@ export const enqueueCommand: CommandModule<object, EnqueueArgs> = {
   command: 'enqueue <queue> <processor>',
   describe: 'Add jobs to a queue and print their ids',
   builder: (yargs: Argv) =>
-    yargs
+    withRedisUrl(yargs
       .positional('queue', { type: 'string', describe: 'queue to add the job to (supervisors lease from it with --queues)' })
       .positional('processor', { type: 'string', describe: 'processor that runs the job, e.g. echo, or one from a plugin' })
       .option('data', { type: 'string', requiresArg: true, describe: 'the payload as JSON text (default: null)' })
@@ -123,7 +123,7 @@ export const enqueueCommand: CommandModule<object, EnqueueArgs> = {
       .option('attempts', { type: 'number', requiresArg: true, describe: 'total runs allowed, including the first (default: 3)' })
       .option('timeout-ms', { type: 'number', requiresArg: true, describe: 'time limit per run in ms (0: the processor or supervisor decides)' })
       .option('json', { type: 'boolean', describe: 'print a JSON array of {id, outcome, state} instead of one id per line' })
-      .option('redis-url', REDIS_URL_OPTION)
+      )
       .example([
         ['$0 enqueue default echo --data \'{"text":"hello"}\'', 'one job for the echo processor; prints its id'],
         ['$0 enqueue pdf render --data-file invoice.pdf --priority high', 'the PDF\'s bytes as the payload, ahead of normal jobs'],

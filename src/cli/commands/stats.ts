@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { scanEveryMaster, type RedisClient } from '../../queue/connection.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { QUEUE_NAME_PATTERN } from '../../queue/keys.js';
 import { Queue, type QueueCounts } from '../../queue/queue.js';
@@ -21,21 +21,19 @@ interface StatsArgs extends RedisArgs, JsonArgs {
  */
 const QUEUE_KEY_SUFFIXES = ['meta', 'pending:*', 'delayed', 'active', 'completed', 'dead'];
 /** Cross-queue keys (the supervisor registry) share the troupe:{...} shape but are no queue. */
-const NOT_QUEUES = new Set(['registry']);
+const NOT_QUEUES = new Set(['registry', 'schedules']);
 const PREFIX = 'troupe:{';
 
-export async function discoverQueues(client: Redis, suffixes = QUEUE_KEY_SUFFIXES): Promise<string[]> {
+export async function discoverQueues(client: RedisClient, suffixes = QUEUE_KEY_SUFFIXES): Promise<string[]> {
   const names = new Set<string>();
   for (const suffix of suffixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${PREFIX}*}:${suffix}`, 'COUNT', 1000);
-      cursor = next;
+    // Each queue lives on the master owning its slot, so a cluster is scanned master by master.
+    await scanEveryMaster(client, `${PREFIX}*}:${suffix}`, async (keys) => {
       for (const key of keys) {
         const name = key.slice(PREFIX.length, key.indexOf('}', PREFIX.length));
         if (!NOT_QUEUES.has(name) && QUEUE_NAME_PATTERN.test(name)) names.add(name);
       }
-    } while (cursor !== '0');
+    });
   }
   return [...names].sort();
 }
@@ -47,7 +45,7 @@ export interface QueueStats {
   resourcePause: QueueCounts['resourcePause'];
 }
 
-export async function queueStats(client: Redis, name: string): Promise<QueueStats> {
+export async function queueStats(client: RedisClient, name: string): Promise<QueueStats> {
   const queue = new Queue(name, { connection: client });
   try {
     const { pending, delayed, active, completed, dead, byPriority, paused, resourcePause } = await queue.counts();
@@ -58,7 +56,7 @@ export async function queueStats(client: Redis, name: string): Promise<QueueStat
 }
 
 /** A few queues at a time: one round trip each, without flooding Redis when there are thousands. */
-export async function statsFor(client: Redis, names: string[]): Promise<Record<string, QueueStats>> {
+export async function statsFor(client: RedisClient, names: string[]): Promise<Record<string, QueueStats>> {
   const out: Record<string, QueueStats> = {};
   for (let i = 0; i < names.length; i += 32) {
     const chunk = names.slice(i, i + 32);
@@ -118,7 +116,7 @@ function latencyTable(all: Record<string, QueueReport>): string {
 }
 
 /** The same JSON as without latency when no supervisor recorded any: scripts keep their contract. */
-export async function reportFor(client: Redis, names: string[], windowMs: number): Promise<Record<string, QueueReport>> {
+export async function reportFor(client: RedisClient, names: string[], windowMs: number): Promise<Record<string, QueueReport>> {
   const [stats, histograms] = await Promise.all([statsFor(client, names), readClusterHistograms(client, { windowMs, queues: names })]);
   const latency = summarizeCluster(histograms).queues;
   return Object.fromEntries(Object.entries(stats).map(([name, s]) => [name, latency[name] ? { ...s, latency: latency[name] } : s]));
@@ -129,7 +127,7 @@ interface Frame {
   text: string;
 }
 
-async function frame(client: Redis, one: string | undefined, windowMs: number): Promise<Frame> {
+async function frame(client: RedisClient, one: string | undefined, windowMs: number): Promise<Frame> {
   if (one !== undefined) {
     const report = await reportFor(client, [one], windowMs);
     const s = report[one]!;
@@ -143,7 +141,7 @@ async function frame(client: Redis, one: string | undefined, windowMs: number): 
 }
 
 /** Redraws until Ctrl-C: in place on a terminal, one frame after another otherwise (one JSON line each with --json). */
-async function watch(client: Redis, one: string | undefined, windowMs: number, json: boolean, intervalMs: number): Promise<void> {
+async function watch(client: RedisClient, one: string | undefined, windowMs: number, json: boolean, intervalMs: number): Promise<void> {
   let stopped = false;
   let wake: () => void = () => undefined;
   const onSignal = () => {

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { configFromArgs, withConfigFlags } from '../config-args.js';
 import { EXIT_OK, EXIT_RUNTIME } from '../exit.js';
-import type { SupervisorConfig } from '../../supervisor/config.js';
+import { connectionSpec, type SupervisorConfig } from '../../supervisor/config.js';
 import { childHttpPort, DIRECTOR_CHILD_ENV, runDirector } from '../../supervisor/director.js';
 import { resolveRedis } from '../../supervisor/local-redis.js';
 import { createLogger, type Logger } from '../../supervisor/logger.js';
@@ -15,7 +15,7 @@ import { servicesFor } from '../../supervisor/services.js';
  */
 export async function runSupervisor(config: SupervisorConfig, redisGiven: boolean, logger: Logger, onStarted?: (s: Supervisor) => Promise<void>): Promise<number> {
   const processors = await loadProcessorTable(config.plugins, process.cwd());
-  const redis = await resolveRedis(config.redisUrl, redisGiven, logger);
+  const redis = await resolveRedis(connectionSpec(config), redisGiven, logger);
   const resolved = { ...config, redisUrl: redis.url };
   const supervisor = new Supervisor({ config: resolved, logger, processors, services: servicesFor(resolved) });
   let signals = 0;

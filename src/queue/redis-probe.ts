@@ -1,0 +1,258 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { createRedis, tlsOptions, toSpec, type RedisConnectionSpec } from './connection.js';
+import { describeTopology, parseRedisUrl, redactRedisUrl, type ParsedRedisUrl, type RedisAddress } from './redis-url.js';
+
+/**
+ * Checks a Redis before anything is built on it, and turns what went wrong into one sentence
+ * with the cause and the fix. ioredis alone mostly says "Connection is closed." or retries
+ * forever; here every node is asked directly, with retries off, so the first real cause is kept.
+ */
+
+export type ProbeResult =
+  | { ok: true; topology: string; masters: number }
+  | { ok: false; error: string; /** the cause alone, without the fix (for tests and logs) */ cause: string };
+
+const DEFAULT_TIMEOUT_MS = 1_500;
+
+interface NodeAnswer {
+  ok: boolean;
+  cause?: string;
+  client?: Redis;
+}
+
+/** Plain one-node connection with retries off: the first error is the answer. */
+async function openNode(address: RedisAddress, options: RedisOptions, timeoutMs: number): Promise<NodeAnswer> {
+  const client = new Redis({
+    ...options,
+    host: address.host,
+    port: address.port,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  let cause: string | undefined;
+  client.on('error', (err: Error) => {
+    cause ??= describeError(err);
+  });
+  try {
+    await client.connect();
+    await client.ping();
+    return { ok: true, client };
+  } catch (err) {
+    client.disconnect();
+    return { ok: false, cause: cause ?? describeError(err) };
+  }
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+/** The fix for a cause, as an operator would want it said. */
+export function explainCause(cause: string, parsed: ParsedRedisUrl): string {
+  const c = cause.toLowerCase();
+  if (c.includes('wrongpass') || c.includes('invalid password') || c.includes('invalid username-password')) {
+    return 'the user name or password is wrong: fix USER:PASSWORD@ in the URL (for ACL users, check `ACL LIST` on the server)';
+  }
+  if (c.includes('noauth') || c.includes('authentication required')) {
+    return 'the server requires a password: add :PASSWORD@ (or USER:PASSWORD@ for an ACL user) to the URL';
+  }
+  if (c.includes('noperm')) return `the user lacks a permission (${cause}): grant the ACL in docs/operations.md ("Access control")`;
+  if (c.includes('self-signed') || c.includes('self signed') || c.includes('unable to verify') || c.includes('unable to get local issuer')) {
+    return "the server's TLS certificate is not signed by a CA this process trusts: give the CA's PEM file with --redis-tls-ca";
+  }
+  if (c.includes("does not match certificate's altnames") || c.includes('err_tls_cert_altname_invalid')) {
+    return 'the server\'s TLS certificate is for another name: give that name with --redis-tls-server-name';
+  }
+  if (c.includes('certificate required') || c.includes('alert handshake failure') || c.includes('peer did not return a certificate')) {
+    return 'the server requires a client certificate: give --redis-tls-cert and --redis-tls-key';
+  }
+  if (c.includes('wrong version number') || c.includes('packet length too long') || c.includes('unknown protocol')) {
+    return 'the TLS handshake failed: that port does not speak TLS (use redis:// for a plain port, or the server\'s tls-port)';
+  }
+  if (c.includes('cluster support disabled')) {
+    return 'that server is a standalone Redis, not a cluster node: use redis://HOST:PORT';
+  }
+  if (c.includes('econnrefused')) return `nothing listens there (connection refused): start Redis, or fix HOST:PORT in the URL`;
+  if (c.includes('enotfound') || c.includes('eai_again')) return 'the host name does not resolve: fix the host in the URL';
+  if (c.includes('etimedout') || c.includes('timed out') || c.includes('timeout')) {
+    return 'no answer in time (a firewall, a wrong address, or a server that is paused or overloaded)';
+  }
+  if (c.includes('connection is closed') || c.includes('econnreset') || c.includes('socket hang up')) {
+    return parsed.tls
+      ? 'the server closed the connection (a wrong CA, a missing client certificate, or not a TLS port)'
+      : 'the server closed the connection (if it speaks TLS, use rediss://)';
+  }
+  return `${cause}: check the URL and that the server is running`;
+}
+
+function nodeOptions(spec: RedisConnectionSpec, parsed: ParsedRedisUrl, forSentinel: boolean): RedisOptions {
+  const options: RedisOptions = {};
+  const tls = tlsOptions(spec, parsed);
+  if (tls) options.tls = tls;
+  if (forSentinel) {
+    if (spec.sentinelUsername !== undefined) options.username = spec.sentinelUsername;
+    if (spec.sentinelPassword !== undefined) options.password = spec.sentinelPassword;
+  } else {
+    if (parsed.username !== undefined) options.username = parsed.username;
+    if (parsed.password !== undefined) options.password = parsed.password;
+  }
+  return options;
+}
+
+/** What every step of one probe shares. */
+interface Probe {
+  spec: RedisConnectionSpec;
+  parsed: ParsedRedisUrl;
+  timeoutMs: number;
+  /** Where the URL came from (a flag, a variable), for the message. */
+  from: string;
+}
+
+function fail(probe: Probe, where: string, cause: string): ProbeResult {
+  const { spec, parsed, from } = probe;
+  return { ok: false, cause, error: `cannot reach Redis at ${redactRedisUrl(spec.url)}${from}: ${where}${cause}; ${explainCause(cause, parsed)}` };
+}
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+/** A standalone URL must reach a plain Redis: a cluster node or a sentinel there is a wrong URL form. */
+async function checkStandaloneRole(client: Redis, url: string, parsed: ParsedRedisUrl): Promise<ProbeResult> {
+  const server = await client.info('server');
+  const mode = infoField(server, 'redis_mode');
+  if (mode === 'sentinel') {
+    return { ok: false, cause: 'a Sentinel', error: `${redactRedisUrl(url)} is a Redis Sentinel, not a data server: use redis+sentinel://HOST:PORT/MASTER_NAME` };
+  }
+  if (mode === 'cluster') {
+    return { ok: false, cause: 'a cluster node', error: `${redactRedisUrl(url)} is a Redis Cluster node: use redis+cluster://HOST:PORT[,HOST:PORT…] so every slot is reached` };
+  }
+  return { ok: true, topology: describeTopology(parsed), masters: 1 };
+}
+
+async function probeCluster(probe: Probe): Promise<ProbeResult> {
+  const { spec, parsed, timeoutMs } = probe;
+  const options = nodeOptions(spec, parsed, false);
+  let firstCause: string | undefined;
+  for (const seed of parsed.nodes) {
+    const answer = await openNode(seed, options, timeoutMs);
+    if (!answer.ok) {
+      firstCause ??= `${seed.host}:${seed.port}: ${answer.cause}`;
+      continue;
+    }
+    try {
+      const info = (await answer.client!.call('CLUSTER', 'INFO').catch((err: unknown) => {
+        throw new Error(describeError(err));
+      })) as string;
+      const state = infoField(info, 'cluster_state');
+      if (state !== 'ok') {
+        return {
+          ok: false,
+          cause: `cluster_state:${state}`,
+          error: `the Redis Cluster at ${redactRedisUrl(spec.url)} is down (cluster_state:${state} on ${seed.host}:${seed.port}): some slots have no reachable master; check it with redis-cli --cluster check ${seed.host}:${seed.port}`,
+        };
+      }
+      const masters = Number(infoField(info, 'cluster_size') ?? 0);
+      return await verifyThroughClient(probe, masters);
+    } catch (err) {
+      return fail(probe, `${seed.host}:${seed.port}: `, describeError(err));
+    } finally {
+      answer.client!.disconnect();
+    }
+  }
+  return fail(probe, 'no seed node answered; first: ', firstCause ?? 'no seeds');
+}
+
+async function probeSentinel(probe: Probe): Promise<ProbeResult> {
+  const { spec, parsed, timeoutMs } = probe;
+  const options = nodeOptions(spec, parsed, true);
+  const name = parsed.masterName!;
+  let firstCause: string | undefined;
+  const known = new Set<string>();
+  for (const sentinel of parsed.nodes) {
+    const answer = await openNode(sentinel, options, timeoutMs);
+    if (!answer.ok) {
+      firstCause ??= `sentinel ${sentinel.host}:${sentinel.port}: ${answer.cause}`;
+      continue;
+    }
+    try {
+      const address = (await answer.client!.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
+      if (address) return await verifyThroughClient(probe, 1);
+      const masters = (await answer.client!.call('SENTINEL', 'masters')) as string[][];
+      for (const fields of masters) {
+        const i = fields.indexOf('name');
+        if (i !== -1 && fields[i + 1]) known.add(fields[i + 1]!);
+      }
+    } catch (err) {
+      const cause = describeError(err);
+      if (cause.toLowerCase().includes('unknown command')) {
+        return { ok: false, cause: 'not a sentinel', error: `${sentinel.host}:${sentinel.port} is not a Redis Sentinel: list sentinels in redis+sentinel://, or use redis:// for a plain server` };
+      }
+      firstCause ??= `sentinel ${sentinel.host}:${sentinel.port}: ${cause}`;
+    } finally {
+      answer.client!.disconnect();
+    }
+  }
+  if (firstCause === undefined || known.size > 0) {
+    const names = known.size > 0 ? `they know ${[...known].map((n) => `"${n}"`).join(', ')}` : 'they monitor no master';
+    return {
+      ok: false,
+      cause: `unknown master "${name}"`,
+      error: `no sentinel at ${redactRedisUrl(spec.url)} knows a master named "${name}" (${names}): fix the name after the last / of the URL`,
+    };
+  }
+  return fail(probe, 'no sentinel answered; first: ', firstCause);
+}
+
+/** The real client, retries off: confirms auth on the data nodes and routing as the runtime will see it. */
+async function verifyThroughClient(probe: Probe, masters: number): Promise<ProbeResult> {
+  const { spec, parsed, timeoutMs } = probe;
+  const client = createRedis(spec, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  let cause: string | undefined;
+  client.on('error', (err: Error) => {
+    cause ??= describeError(err);
+  });
+  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs * 2} ms`)), timeoutMs * 2).unref());
+  try {
+    await Promise.race([client.connect(), timer]);
+    await Promise.race([client.ping(), timer]);
+    return { ok: true, topology: describeTopology(parsed), masters };
+  } catch (err) {
+    const where = parsed.topology === 'sentinel' ? `master "${parsed.masterName}": ` : '';
+    return fail(probe, where, cause ?? describeError(err));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Answers whether the Redis the spec names can be used, and if not, why and how to fix it. */
+export async function probeRedis(option: string | RedisConnectionSpec, timeoutMs = DEFAULT_TIMEOUT_MS, from?: string): Promise<ProbeResult> {
+  const spec = toSpec(option);
+
+  let parsed: ParsedRedisUrl;
+  try {
+    parsed = parseRedisUrl(spec.url);
+    tlsOptions(spec, parsed);
+  } catch (err) {
+    return { ok: false, cause: describeError(err), error: `${redactRedisUrl(spec.url)}: ${describeError(err)}` };
+  }
+  const probe: Probe = { spec, parsed, timeoutMs, from: from ? ` (from ${from})` : '' };
+  if (parsed.topology === 'cluster') return probeCluster(probe);
+  if (parsed.topology === 'sentinel') return probeSentinel(probe);
+  const answer = await openNode(parsed.nodes[0]!, { ...nodeOptions(spec, parsed, false), db: parsed.db }, timeoutMs);
+  if (!answer.ok) return fail(probe, '', answer.cause!);
+  try {
+    return await checkStandaloneRole(answer.client!, spec.url, parsed);
+  } catch (err) {
+    return fail(probe, '', describeError(err));
+  } finally {
+    answer.client!.disconnect();
+  }
+}
