@@ -1,3 +1,4 @@
+import { describeTopology, parseRedisUrl, redactRedisUrl } from '../queue/redis-url.js';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
@@ -138,6 +139,8 @@ export class HttpService implements SupervisorService {
         uptimeSeconds: Math.round((now - s.startedAt) / 100) / 10,
         queues: s.queues,
         shuttingDown: s.shuttingDown,
+        // Which Redis, never with its password: operators ask "which cluster is this on?".
+        redis: { url: redactRedisUrl(this.ctx.config.redisUrl), topology: describeTopology(parseRedisUrl(this.ctx.config.redisUrl)), waitReplicas: this.ctx.config.redisWaitReplicas },
       },
       threads: s.threads,
       inFlight: { count: s.inFlight.length, jobs },
