@@ -24,6 +24,19 @@ export interface RedisNode extends RedisAddress {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Whether `promise` settles within `ms`. The timer goes with it: a pending one would hold the test process open. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Detached process groups miss the terminal's Ctrl-C and outlive a test that crashes before its
 // destroy(); this sweeps what is left when the test process exits.
 const livePids = new Set<number>();
@@ -210,8 +223,7 @@ export class RedisProcess {
     this.lostAt = Date.now();
     this.signal(signal);
     if (this.stopped && signal !== 'SIGKILL') this.signal('SIGCONT');
-    const timedOut = await Promise.race([this.exited.then(() => false), sleep(10_000).then(() => true)]);
-    if (timedOut) throw new Error(`redis-server on port ${this.port} did not exit within 10 s of ${signal}`);
+    if (!(await settlesWithin(this.exited, 10_000))) throw new Error(`redis-server on port ${this.port} did not exit within 10 s of ${signal}`);
   }
 
   pause(): void {
@@ -231,8 +243,7 @@ export class RedisProcess {
     if (!this.running) return;
     this.signal('SIGCONT');
     this.signal('SIGTERM');
-    const exited = await Promise.race([this.exited.then(() => true), sleep(3_000).then(() => false)]);
-    if (!exited) this.signal('SIGKILL');
+    if (!(await settlesWithin(this.exited, 3_000))) this.signal('SIGKILL');
     await this.exited;
   }
 
