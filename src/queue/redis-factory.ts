@@ -139,7 +139,6 @@ export function createRedisWith(lib: IoRedis, option: string | RedisConnectionSp
     }
     // Sentinels are asked again on every reconnect, so a failover is followed without a restart.
     options.sentinelRetryStrategy = (times) => (behaviour.retryStrategy ? behaviour.retryStrategy(times) : Math.min(100 * times, 2_000));
-    options.failoverDetector = true;
     return new lib.Redis(options);
   }
   options.host = parsed.nodes[0]!.host;
