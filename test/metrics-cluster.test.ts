@@ -69,7 +69,10 @@ test('3 supervisor processes: percentiles merged from Redis equal those of the c
   assert.equal(stats.code, 0, stats.stderr);
   const shown = JSON.parse(stats.stdout) as { counts: { completed: number }; latency: QueueLatency };
   assert.equal(shown.counts.completed, JOBS);
-  assert.deepEqual(shown.latency, summarizeCluster(merged.c).queues[QUEUE]);
+  // Renewal lag keeps being sampled while the supervisors run, so only the job figures are fixed by now.
+  const { renewalLag: _shownLag, ...shownJobs } = shown.latency;
+  const { renewalLag: _mergedLag, ...mergedJobs } = summarizeCluster(merged.c).queues[QUEUE]!;
+  assert.deepEqual(shownJobs, mergedJobs);
   assert.deepEqual([shown.latency.supervisors, shown.latency.all.run.count, shown.latency.all.wait.count, shown.latency.all.endToEnd.count], [3, JOBS, JOBS, JOBS]);
   const table = await runCli(['stats'], { TROUPE_REDIS_URL: redis.url });
   assert.match(table.stdout, /latency in ms over the last 5 min, merged across 3 supervisors/);
