@@ -9,10 +9,13 @@ import type { Consumer, ConsumerHooks } from './e2e-consumers.js';
 import type { ConsumerSpec } from './e2e-protocol.js';
 
 export async function openTroupe(spec: ConsumerSpec, hooks: ConsumerHooks): Promise<Consumer> {
+  const queues = spec.queues ?? [spec.queue];
   const config: SupervisorConfig = {
     ...defaultConfig(),
     redisUrl: spec.redisUrl,
-    queues: [spec.queue],
+    queues,
+    // What --redis-wait-replicas (TROUPE_REDIS_WAIT_REPLICAS) sets; the wait timeout stays at its default.
+    redisWaitReplicas: spec.waitReplicas ?? 0,
     threads: spec.concurrency,
     minThreads: spec.concurrency,
     // Peers run no scheduler and no HTTP endpoint; neither is on the job path.
@@ -28,14 +31,18 @@ export async function openTroupe(spec: ConsumerSpec, hooks: ConsumerHooks): Prom
     else hooks.failed(`troupe job ${job.id} ended ${disposition}`);
   });
   // The queue's operator pause: every supervisor stops leasing, and resume() wakes them at once.
-  const admin = new Queue(spec.queue, { connection: spec.redisUrl });
+  const admins = queues.map((queue) => new Queue(queue, { connection: spec.redisUrl }));
   return {
     start: () => supervisor.start(),
-    pause: () => admin.pause(),
-    resume: () => admin.resume(),
+    pause: async () => {
+      await Promise.all(admins.map((a) => a.pause()));
+    },
+    resume: async () => {
+      await Promise.all(admins.map((a) => a.resume()));
+    },
     close: async () => {
       await supervisor.stop();
-      await admin.close();
+      await Promise.all(admins.map((a) => a.close()));
     },
   };
 }

@@ -28,6 +28,10 @@ export interface ConsumerSpec {
   warmJobs: number;
   /** Absolute path of the CommonJS processor file (bench/lib/e2e-noop.cjs) for sandboxes and Piscina. */
   processorFile: string;
+  /** Troupe only: lease from these queues (one supervisor, a lease loop each) instead of `queue` alone. */
+  queues?: string[];
+  /** Troupe only: the supervisor's redisWaitReplicas (--redis-wait-replicas); 0 or absent = off. */
+  waitReplicas?: number;
 }
 
 export type ParentMessage = { type: 'go'; jobs: number } | { type: 'stop' };
@@ -79,5 +83,9 @@ export function parseConsumerSpec(text: string | undefined): ConsumerSpec {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new Error(`spec.${key} must be a whole number`);
   }
   if (spec.concurrency === 0) throw new Error('spec.concurrency must be at least 1');
+  if (spec.queues !== undefined && !(Array.isArray(spec.queues) && spec.queues.length > 0 && spec.queues.every((q) => typeof q === 'string'))) {
+    throw new Error('spec.queues must be a non-empty list of queue names');
+  }
+  if (spec.waitReplicas !== undefined && !(Number.isInteger(spec.waitReplicas) && spec.waitReplicas >= 0)) throw new Error('spec.waitReplicas must be a whole number');
   return spec as ConsumerSpec;
 }
