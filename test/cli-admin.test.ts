@@ -312,7 +312,7 @@ describe('troupe admin commands', { concurrency: 8 }, () => {
       assert.match(run.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(from --redis-url\)/);
       assert.match(run.stderr, /never start a Redis.*--redis-url, TROUPE_REDIS_URL or REDIS_URL/);
     }
-    assertUsage(await cli('stats', '--redis-url', 'localhost:6379'), '--redis-url: "localhost:6379" is not a Redis URL');
+    assertUsage(await cli('stats', '--redis-url', 'localhost:6379'), /redisUrl: "localhost:6379" is not a Redis URL; the forms are redis:\/\/.* \(from --redis-url\)/);
   });
 
   test('every command has help with examples', async () => {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
+import { resolveRedisConnection, type RedisArgs } from '../src/cli/redis-option.js';
 import { createRedis } from '../src/queue/connection.js';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../src/queue/redis-url.js';
 
@@ -89,5 +93,39 @@ describe('createRedis picks the client for the topology', () => {
     assert.throws(() => createRedis({ url: 'rediss://h:1', tls: { caFile: '/nonexistent/ca.pem' } }, { lazyConnect: true }), /cannot read the CA certificate \/nonexistent\/ca.pem \(--redis-tls-ca\): no such file/);
     assert.throws(() => createRedis({ url: 'redis://h:1', tls: { caFile: '/x' } }, { lazyConnect: true }), /the URL is not TLS: use rediss:\/\//);
     assert.throws(() => createRedis({ url: 'rediss://h:1', tls: { certFile: '/x' } }, { lazyConnect: true }), /give --redis-tls-cert and --redis-tls-key together/);
+  });
+});
+
+describe('connection settings from flags, env and a shared config file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-connection-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const resolveArgs = (args: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => resolveRedisConnection(args as RedisArgs, env);
+
+  test("admin commands read only the file's redis keys; TLS paths are relative to the file; flags win", () => {
+    const file = join(dir, 'troupe.json');
+    writeFileSync(file, JSON.stringify({ threads: 2, queues: ['a'], redisUrl: 'rediss+cluster://a:1,b:2', redisTlsCa: 'certs/ca.pem', redisWaitReplicas: 1 }));
+    const fromFile = resolveArgs({ config: file });
+    assert.deepEqual(fromFile.spec, { url: 'rediss+cluster://a:1,b:2', tls: { caFile: join(dir, 'certs', 'ca.pem') }, waitReplicas: 1, waitTimeoutMs: 1000 });
+    assert.equal(fromFile.source, `"redisUrl" in ${file}`);
+    const flagged = resolveArgs({ config: file, 'redis-url': 'redis://h:1' }, { TROUPE_REDIS_WAIT_REPLICAS: '0' });
+    assert.equal(flagged.spec.url, 'redis://h:1');
+    assert.equal(flagged.source, '--redis-url');
+    assert.equal(flagged.spec.waitReplicas, undefined, 'the environment wins over the file');
+  });
+
+  test('a bad value names the key, the range and the flag; a secret is never echoed', () => {
+    assert.throws(() => resolveArgs({ 'redis-wait-replicas': 'abc' }), /^ConfigError: redisWaitReplicas: must be a whole number from 0 to 16, got "abc" \(from --redis-wait-replicas\)$/);
+    assert.throws(() => resolveArgs({ 'redis-sentinel-password': '' }), (err: Error) => /redisSentinelPassword: must be a non-empty string, got \(hidden\) \(from --redis-sentinel-password\)/.test(err.message));
+    assert.throws(() => resolveArgs({ config: join(dir, 'missing.json') }), /config: cannot read .*missing\.json/);
+  });
+
+  test('a malformed URL is refused before connecting, with the password hidden', () => {
+    assert.throws(
+      () => resolveArgs({}, { TROUPE_REDIS_URL: 'redis://app:s3cret@a:1,b:2' }),
+      (err: Error) =>
+        err.message.includes('redisUrl: "redis://app:***@a:1,b:2" redis:// takes one host; for several, use redis+cluster://') &&
+        err.message.includes('(from environment variable TROUPE_REDIS_URL)') &&
+        !err.message.includes('s3cret'),
+    );
   });
 });

@@ -1,15 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { createRedis, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
+import { createRedis, durabilityOf, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
 import { validateQueueName } from '../queue/context.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { probeRedis } from '../queue/redis-probe.js';
-import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../queue/redis-url.js';
-import { CONFIG_KEYS, connectionSpec, defaultConfig, DEFAULT_REDIS_URL, type ConfigKey } from '../supervisor/config.js';
+import { CONFIG_KEYS, connectionSpec, DEFAULT_REDIS_URL, envLayer, resolveConfig, type ConfigKey, type Layer } from '../supervisor/config.js';
 import { UsageError } from './exit.js';
-import { flagName } from './config-args.js';
+import { fileLayer, flagName, flagsLayer } from './config-args.js';
 import { withJsonOption, type JsonArgs } from './output.js';
 
 /**
@@ -21,8 +18,6 @@ const CONNECTION_KEYS = [
   'redisUrl', 'redisTlsCa', 'redisTlsCert', 'redisTlsKey', 'redisTlsServerName', 'redisSentinelUsername', 'redisSentinelPassword',
   'redisWaitReplicas', 'redisWaitTimeoutMs',
 ] as const satisfies readonly ConfigKey[];
-type ConnectionKey = (typeof CONNECTION_KEYS)[number];
-
 const ENV_NAMES = CONFIG_KEYS.redisUrl.env;
 
 export interface RedisArgs {
@@ -38,7 +33,7 @@ export interface RedisArgs {
   config?: string;
 }
 
-export const REDIS_URL_OPTION = {
+const REDIS_URL_OPTION = {
   type: 'string',
   requiresArg: true,
   describe: `Redis: redis://HOST:PORT, rediss:// (TLS), redis+cluster://H1:P1,H2:P2, redis+sentinel://S1:P1/MASTER [env ${ENV_NAMES.join(' or ')}; config "redisUrl"; default ${DEFAULT_REDIS_URL}]`,
@@ -61,17 +56,6 @@ export function withAdminOptions<T>(yargs: Argv<T>): Argv<T & RedisArgs & JsonAr
   return withRedisUrl(withJsonOption(yargs));
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`--config: cannot read ${path} as JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config: ${path} must hold a JSON object of settings`);
-  return parsed as Record<string, unknown>;
-}
-
 export interface ResolvedConnection {
   spec: RedisConnectionSpec;
   /** Where the URL came from, for messages. */
@@ -79,51 +63,19 @@ export interface ResolvedConnection {
 }
 
 /**
- * Flags win over the environment, which wins over the config file, which wins over defaults:
- * the supervisor's order. Only the connection keys of a config file are read; the rest belong
- * to `supervise` and are left alone.
+ * The supervisor's layers and validator (flags > env > config file > defaults), narrowed to the
+ * connection keys: the rest of a shared config file belongs to `supervise` and is left alone.
  */
 export function resolveRedisConnection(argv: RedisArgs, env: NodeJS.ProcessEnv = process.env): ResolvedConnection {
-  const config = defaultConfig();
-  const sources: Partial<Record<ConnectionKey, string>> = {};
+  const only = (layer: Layer): Layer => ({
+    ...layer,
+    values: Object.fromEntries(Object.entries(layer.values).filter(([key]) => (CONNECTION_KEYS as readonly string[]).includes(key))),
+  });
   const configPath = argv.config ?? env.TROUPE_CONFIG;
-  const file = configPath ? readConfigFile(configPath) : {};
-  for (const key of CONNECTION_KEYS) {
-    const spec = CONFIG_KEYS[key];
-    const fromEnv = spec.env.find((name) => env[name] !== undefined && env[name] !== '');
-    let raw: unknown;
-    if (argv[key] !== undefined) [raw, sources[key]] = [argv[key], `--${flagName(key)}`];
-    else if (fromEnv) [raw, sources[key]] = [env[fromEnv], fromEnv];
-    else if (file[key] !== undefined) [raw, sources[key]] = [file[key], `"${key}" in ${configPath}`];
-    else continue;
-    const shown = spec.secret ? '(hidden)' : key === 'redisUrl' ? JSON.stringify(redactRedisUrl(String(raw))) : JSON.stringify(raw);
-    if (spec.kind === 'int') {
-      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < spec.min! || n > spec.max!) {
-        throw new UsageError(`${sources[key]}: must be a whole number from ${spec.min} to ${spec.max}, got ${shown}`);
-      }
-      (config as unknown as Record<string, unknown>)[key] = n;
-    } else {
-      if (typeof raw !== 'string' || raw === '') throw new UsageError(`${sources[key]}: must be a non-empty string, got ${shown}`);
-      // Files named in a config file are relative to it, as for supervise.
-      const relative = sources[key]!.startsWith('"') && ['redisTlsCa', 'redisTlsCert', 'redisTlsKey'].includes(key) && !isAbsolute(raw);
-      (config as unknown as Record<string, unknown>)[key] = relative ? resolve(dirname(configPath!), raw) : raw;
-    }
-  }
-  const source = sources.redisUrl ?? 'the default';
-  try {
-    parseRedisUrl(config.redisUrl);
-  } catch (err) {
-    if (!(err instanceof RedisUrlError)) throw err;
-    throw new UsageError(`${source}: ${JSON.stringify(redactRedisUrl(config.redisUrl))} ${err.message}`);
-  }
-  return { spec: connectionSpec(config), source };
-}
-
-/** The URL alone (kept for callers that need only it). */
-export function resolveRedisUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): { url: string; source: string } {
-  const { spec, source } = resolveRedisConnection(flag === undefined ? {} : { redisUrl: flag }, env);
-  return { url: spec.url, source };
+  const layers = [...(configPath ? [fileLayer(configPath)] : []), envLayer(env), flagsLayer(argv as Record<string, unknown>)].map(only);
+  const { config } = resolveConfig(layers);
+  const urlLayer = layers.findLast((l) => l.values.redisUrl !== undefined);
+  return { spec: connectionSpec(config), source: urlLayer ? urlLayer.describe('redisUrl') : 'the default' };
 }
 
 /** A wrong queue name is the caller's mistake: say which argument and refuse before connecting. */
@@ -175,8 +127,8 @@ export async function withRedis<T>(argv: RedisArgs, fn: (client: RedisClient) =>
 export async function withQueue<T>(argv: RedisArgs, name: string, fn: (queue: Queue, client: RedisClient) => Promise<T>): Promise<T> {
   const { spec } = resolveRedisConnection(argv);
   return withRedis(argv, async (client) => {
-    const durability = spec.waitReplicas ? { durability: { replicas: spec.waitReplicas, timeoutMs: spec.waitTimeoutMs ?? 1000 } } : {};
-    const queue = new Queue(name, { connection: client, ...durability });
+    const durability = durabilityOf(spec);
+    const queue = new Queue(name, { connection: client, ...(durability ? { durability } : {}) });
     try {
       return await fn(queue, client);
     } finally {

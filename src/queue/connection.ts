@@ -2,7 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { createRedisWith, type ClientBehaviour, type RedisClient, type RedisConnectionSpec } from './redis-factory.js';
 
 export {
-  scanEveryMaster, scanTargets, tlsOptions, toSpec, RedisTlsFileError,
+  DEFAULT_WAIT_TIMEOUT_MS, durabilityOf, scanEveryMaster, scanTargets, tlsOptions, toSpec, RedisTlsFileError,
   type ClientBehaviour, type RedisClient, type RedisConnectionSpec, type RedisTlsFiles,
 } from './redis-factory.js';
 
@@ -10,7 +10,6 @@ export {
 export type ConnectionOption = string | RedisConnectionSpec | RedisOptions | RedisClient;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-export const DEFAULT_WAIT_TIMEOUT_MS = 1_000;
 
 export function isRedisClient(value: unknown): value is RedisClient {
   return value instanceof Redis || value instanceof Cluster;

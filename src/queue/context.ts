@@ -1,4 +1,4 @@
-import { connect, DEFAULT_WAIT_TIMEOUT_MS, isConnectionSpec, type ConnectionOption, type RedisClient } from './connection.js';
+import { connect, durabilityOf, isConnectionSpec, type ConnectionOption, type RedisClient } from './connection.js';
 import { ValidationError } from './errors.js';
 import { queueKeys, QUEUE_NAME_PATTERN, type QueueKeys } from './keys.js';
 import { DEFAULT_QUEUE_OPTIONS } from './options.js';
@@ -31,13 +31,9 @@ export interface ContextOptions {
   durability?: Durability;
 }
 
-function durabilityOf(options: ContextOptions): Durability | undefined {
+function contextDurability(options: ContextOptions): Durability | undefined {
   if (options.durability) return options.durability.replicas > 0 ? options.durability : undefined;
-  const spec = options.connection;
-  if (isConnectionSpec(spec) && (spec.waitReplicas ?? 0) > 0) {
-    return { replicas: spec.waitReplicas!, timeoutMs: spec.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS };
-  }
-  return undefined;
+  return isConnectionSpec(options.connection) ? durabilityOf(options.connection) : undefined;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -66,7 +62,7 @@ export function createContext(name: string, options: ContextOptions = {}): Queue
     keys,
     client,
     ownsClient: owned,
-    scripts: new ScriptRunner(client, keys.scriptKeys, durabilityOf(options)),
+    scripts: new ScriptRunner(client, keys.scriptKeys, contextDurability(options)),
     clock: options.clock ?? Date.now,
     random: options.random ?? Math.random,
     maxPayloadBytes,

@@ -4,6 +4,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 // never opens a connection never loads it.
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { parseRedisUrl, RedisUrlError, type ParsedRedisUrl } from './redis-url.js';
+import type { Durability } from './scripts.js';
 
 export type RedisClient = Redis | Cluster;
 /** The two client classes, from an ioredis module loaded by the caller. */
@@ -85,6 +86,14 @@ export interface ClientBehaviour {
   enableOfflineQueue?: boolean;
   /** Delay before reconnect attempt N, or null to give up (standalone and sentinel: per client; cluster: per cluster). */
   retryStrategy?: (times: number) => number | null;
+}
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 1_000;
+
+/** The spec's durability setting, or undefined when it is off. */
+export function durabilityOf(spec: RedisConnectionSpec): Durability | undefined {
+  const replicas = spec.waitReplicas ?? 0;
+  return replicas > 0 ? { replicas, timeoutMs: spec.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS } : undefined;
 }
 
 export function toSpec(option: string | RedisConnectionSpec): RedisConnectionSpec {

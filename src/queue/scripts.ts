@@ -49,17 +49,17 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
-/**
- * Calls a transition by SHA. After a Redis restart or SCRIPT FLUSH the server answers NOSCRIPT;
- * we then send the source once with EVAL, which also caches it on that server (and on that
- * node, in a cluster) for the next EVALSHA.
- */
 /** Wait for replicas after writes that must survive a failover (Redis WAIT; see docs/operations.md). */
 export interface Durability {
   replicas: number;
   timeoutMs: number;
 }
 
+/**
+ * Calls a transition by SHA. After a Redis restart or SCRIPT FLUSH the server answers NOSCRIPT;
+ * we then send the source once with EVAL, which also caches it on that server (and on that
+ * node, in a cluster) for the next EVALSHA.
+ */
 export class ScriptRunner {
   /** How many times a script had to be sent again after NOSCRIPT (observable in tests). */
   reloads = 0;
@@ -77,22 +77,13 @@ export class ScriptRunner {
   async runReplicated(name: ScriptName, args: readonly Arg[]): Promise<{ reply: unknown; replicas: number }> {
     const durability = this.durability;
     if (!durability || durability.replicas <= 0) return { reply: await this.run(name, args), replicas: Infinity };
-    const script = scripts().get(name)!;
-    const tail: Arg[] = [this.keys.length, ...this.keys, ...args];
-    const send = async (command: 'EVALSHA' | 'EVAL', body: string) => {
-      const replies = (await this.client.pipeline().call(command, body, ...tail).call('WAIT', durability.replicas, durability.timeoutMs).exec()) ?? [];
-      const [scriptReply, waitReply] = replies;
+    return this.withReload(name, args, async (command, body, tail) => {
+      const [scriptReply, waitReply] = (await this.client.pipeline().call(command, body, ...tail).call('WAIT', durability.replicas, durability.timeoutMs).exec()) ?? [];
       if (!scriptReply || !waitReply) throw new Error(`${name}: the pipeline returned no reply`);
-      return { scriptReply, waitReply };
-    };
-    let { scriptReply, waitReply } = await send('EVALSHA', script.sha);
-    if (scriptReply[0] && isNoScript(scriptReply[0])) {
-      this.reloads += 1;
-      ({ scriptReply, waitReply } = await send('EVAL', script.source));
-    }
-    if (scriptReply[0]) throw scriptReply[0];
-    // The write happened even when WAIT itself failed (e.g. the connection dropped after it): report 0 confirmed.
-    return { reply: scriptReply[1], replicas: waitReply[0] ? 0 : Number(waitReply[1]) };
+      if (scriptReply[0]) throw scriptReply[0];
+      // The write happened even when WAIT itself failed (e.g. the connection dropped after it): report 0 confirmed.
+      return { reply: scriptReply[1], replicas: waitReply[0] ? 0 : Number(waitReply[1]) };
+    });
   }
 
   async run(name: ScriptName, args: readonly Arg[]): Promise<unknown> {
@@ -104,15 +95,20 @@ export class ScriptRunner {
     return this.invoke(name, args, true);
   }
 
-  private async invoke(name: ScriptName, args: readonly Arg[], buffers: boolean): Promise<unknown> {
+  private invoke(name: ScriptName, args: readonly Arg[], buffers: boolean): Promise<unknown> {
+    return this.withReload(name, args, (command, body, tail) => (buffers ? this.client.callBuffer(command, body, ...tail) : this.client.call(command, body, ...tail)));
+  }
+
+  /** By SHA first; on NOSCRIPT once more with the source, which also caches it on that server. */
+  private async withReload<T>(name: ScriptName, args: readonly Arg[], send: (command: 'EVALSHA' | 'EVAL', body: string, tail: Arg[]) => Promise<T>): Promise<T> {
     const script = scripts().get(name)!;
     const tail: Arg[] = [this.keys.length, ...this.keys, ...args];
     try {
-      return buffers ? await this.client.callBuffer('EVALSHA', script.sha, ...tail) : await this.client.call('EVALSHA', script.sha, ...tail);
+      return await send('EVALSHA', script.sha, tail);
     } catch (err) {
       if (!isNoScript(err)) throw err;
       this.reloads += 1;
-      return buffers ? await this.client.callBuffer('EVAL', script.source, ...tail) : await this.client.call('EVAL', script.source, ...tail);
+      return send('EVAL', script.source, tail);
     }
   }
 }

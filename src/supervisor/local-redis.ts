@@ -38,7 +38,8 @@ export async function resolveRedis(target: string | RedisConnectionSpec, given: 
   const probe = await probeRedis(spec);
   if (probe.ok) return { url };
   // Only the default plain URL may be stood up locally; a cluster, sentinel or TLS target is the operator's.
-  const local = !given && parseRedisUrl(url).topology === 'standalone' && !parseRedisUrl(url).tls;
+  const parsed = parseRedisUrl(url);
+  const local = !given && parsed.topology === 'standalone' && !parsed.tls;
   if (!local) {
     throw new RedisUnavailableError(`${probe.error} (set with --redis-url, TROUPE_REDIS_URL or REDIS_URL)`);
   }

@@ -1,4 +1,4 @@
-import { createRedis, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
+import { createRedis, durabilityOf, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
 import { QueueConsumer } from '../queue/consumer.js';
 import type { LeasedJob } from '../queue/consumer.js';
 import type { ThreadEvent } from '../threads/protocol.js';
@@ -79,7 +79,7 @@ export class Supervisor {
     const spec = connectionSpec(config);
     this.redis = createRedis(spec, { maxRetriesPerRequest: null, lazyConnect: true });
     this.redis.on('error', (err: Error) => this.logger.warn({ err }, 'Redis connection error; reconnecting'));
-    const durability = config.redisWaitReplicas > 0 ? { replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs } : undefined;
+    const durability = durabilityOf(spec);
     this.consumers = new Map(config.queues.map((q) => [q, new QueueConsumer(q, { connection: this.redis, ...(durability ? { durability } : {}) })]));
     this.followUps = new FollowUpEnqueuer(this.redis);
     this.pool = new ThreadPool(
