@@ -1,3 +1,5 @@
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import { createRedis, tlsOptions, toSpec, type RedisConnectionSpec } from './connection.js';
 import { describeTopology, parseRedisUrl, redactRedisUrl, type ParsedRedisUrl, type RedisAddress } from './redis-url.js';
@@ -42,14 +44,79 @@ async function openNode(address: RedisAddress, options: RedisOptions, timeoutMs:
     return { ok: true, client };
   } catch (err) {
     client.disconnect();
-    return { ok: false, cause: cause ?? describeError(err) };
+    return { ok: false, cause: await refineCause(address, options.tls, cause ?? describeError(err), timeoutMs) };
   }
+}
+
+interface Glance {
+  handshake: boolean;
+  error?: unknown;
+  /** First byte of the answer to a plain PING. */
+  reply?: string;
+}
+
+/** Opens the port once more, bare, and reports what it said within timeoutMs. Never throws. */
+function glance(address: RedisAddress, timeoutMs: number, tls?: TlsOptions): Promise<Glance> {
+  return new Promise((resolve) => {
+    const result: Glance = { handshake: false };
+    const socket = tls ? tlsConnect({ ...tls, host: address.host, port: address.port }) : netConnect({ host: address.host, port: address.port });
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
+      result.handshake = true;
+      // Over TLS nothing is written, so a server's alert is read instead of lost to a reset.
+      if (!tls) socket.write('PING\r\n');
+    });
+    socket.on('data', (d: Buffer) => {
+      result.reply = d.toString('latin1', 0, 1);
+      done();
+    });
+    socket.on('error', (err: Error) => {
+      result.error = err;
+      done();
+    });
+    socket.on('close', done);
+  });
+}
+
+/**
+ * A reset or a timeout says little, and three common mistakes end in one: a TLS server that wants
+ * a client certificate sends its alert after the handshake, so a client that already wrote a
+ * command sees only the reset; a plain Redis given a TLS hello waits for a newline that never
+ * comes; a TLS port given plain text just hangs up. A second, bare look tells them apart.
+ */
+async function refineCause(address: RedisAddress, tls: TlsOptions | undefined, cause: string, timeoutMs: number): Promise<string> {
+  const c = cause.toLowerCase();
+  const reset = c.includes('econnreset') || c.includes('connection is closed') || c.includes('socket hang up');
+  const timeout = c.includes('etimedout') || c.includes('timed out');
+  if (tls && timeout) {
+    const plain = await glance(address, timeoutMs);
+    return plain.reply === '+' || plain.reply === '-' ? `${cause}, and the port answers plain-text Redis commands` : cause;
+  }
+  if (tls && reset) {
+    const bare = await glance(address, timeoutMs, tls);
+    return bare.error === undefined ? cause : describeError(bare.error);
+  }
+  if (!tls && reset) {
+    const bare = await glance(address, timeoutMs, { rejectUnauthorized: false });
+    // A TLS 1.2 server that wants a client certificate aborts the handshake with an alert: still TLS.
+    const alert = String((bare.error as { code?: unknown } | undefined)?.code ?? '').includes('ALERT');
+    return bare.handshake || alert ? `${cause}, and the port completes a TLS handshake` : cause;
+  }
+  return cause;
 }
 
 function describeError(err: unknown): string {
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+    const { code, reason } = err as { code?: unknown; reason?: unknown };
+    // OpenSSL's own text ("80BC…:error:0A00045C:SSL routines:…:SSL alert number 116\n") spans
+    // lines and buries the point; Node gives the point alone as `reason`.
+    const message = /^[0-9A-F]+:error:/.test(err.message) && typeof reason === 'string' ? reason : err.message.replace(/\s*\n\s*/g, ' ').trim();
+    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
   }
   return String(err);
 }
@@ -73,9 +140,10 @@ export function explainCause(cause: string, parsed: ParsedRedisUrl): string {
   if (c.includes('certificate required') || c.includes('alert handshake failure') || c.includes('peer did not return a certificate')) {
     return 'the server requires a client certificate: give --redis-tls-cert and --redis-tls-key';
   }
-  if (c.includes('wrong version number') || c.includes('packet length too long') || c.includes('unknown protocol')) {
+  if (c.includes('wrong version number') || c.includes('packet length too long') || c.includes('unknown protocol') || c.includes('answers plain-text redis')) {
     return 'the TLS handshake failed: that port does not speak TLS (use redis:// for a plain port, or the server\'s tls-port)';
   }
+  if (c.includes('completes a tls handshake')) return "that port speaks TLS: use rediss:// (with --redis-tls-ca for a private CA)";
   if (c.includes('cluster support disabled')) {
     return 'that server is a standalone Redis, not a cluster node: use redis://HOST:PORT';
   }
