@@ -177,7 +177,8 @@ export class RedisProcess {
     return undefined;
   }
 
-  start(): void {
+  /** `extraArgs` apply to this start only (e.g. a former master coming back with --replicaof). */
+  start(extraArgs: readonly string[] = []): void {
     if (this.running) throw new Error(`redis-server on port ${this.port} is already running`);
     // Full syncs leave a dump.rdb; without persistence a restarted server must not load that
     // snapshot of some earlier sync.
@@ -185,7 +186,7 @@ export class RedisProcess {
     if (this.child && (save === -1 || this.args[save + 1] === '')) rmSync(join(this.dir, 'dump.rdb'), { force: true });
     // Fatal config errors go to stdout before the log file opens: keep them too.
     const out = openSync(join(this.dir, 'stdout.log'), 'a');
-    const [file, args] = withPrefix(this.spawnPrefix, 'redis-server', this.args);
+    const [file, args] = withPrefix(this.spawnPrefix, 'redis-server', [...this.args, ...extraArgs]);
     installSweep();
     const child = spawn(file, args, { detached: true, stdio: ['ignore', out, out] });
     closeSync(out);

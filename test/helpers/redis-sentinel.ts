@@ -50,10 +50,13 @@ export interface TestSentinelGroup {
   /** Signals a server's or sentinel's process group and waits for it to exit. */
   kill(node: RedisAddress, signal?: NodeJS.Signals): Promise<void>;
   /**
-   * Starts a server or sentinel again on its port and dir. A former master comes back as a master
-   * of its own until the sentinels turn it into a replica. Resolves once it answers PING.
+   * Starts a server or sentinel again on its port and dir. Resolves once it answers PING. Without
+   * `replicaOf` a former master comes back as an empty master of its own until the sentinels turn
+   * it into a replica; in that window a second failover can promote it and lose every key (the
+   * hazard the Redis replication docs warn of when persistence is off). `replicaOf` starts it as a
+   * replica of that server instead, as an operator should.
    */
-  restart(node: RedisAddress): Promise<void>;
+  restart(node: RedisAddress, options?: { replicaOf?: RedisAddress }): Promise<void>;
   pause(node: RedisAddress): void;
   resume(node: RedisAddress): void;
   /**
@@ -262,10 +265,10 @@ export async function startSentinelGroup(options: StartSentinelGroupOptions = {}
       throw lastError;
     },
     kill: (node, signal = 'SIGKILL') => find(node).kill(signal),
-    restart: async (node) => {
+    restart: async (node, { replicaOf } = {}) => {
       const proc = find(node);
       await proc.stop();
-      proc.start();
+      proc.start(replicaOf ? ['--replicaof', replicaOf.host, String(replicaOf.port)] : []);
       await answers([proc]);
       if (sentinels.includes(proc)) await quicken([proc]);
     },
