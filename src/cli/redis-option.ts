@@ -83,7 +83,7 @@ export function checkQueueName(name: string, label: string): string {
   try {
     return validateQueueName(name);
   } catch (err) {
-    if (err instanceof ValidationError) throw new UsageError(`${label}: ${err.message.slice(err.field.length + 2)}`);
+    if (err instanceof ValidationError) throw new UsageError(`${label}: ${err.detail}`);
     throw err;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * One error factory for the queue layer. Callers match on `err.code`, never on message text;
+ * One error family for the queue layer. Callers match on `err.code`, never on message text;
  * messages name the problem and the fix.
  */
+import { CodedError, type CodeOf } from '../errors.js';
+
 export const ErrorCode = {
   InvalidOption: 'INVALID_OPTION',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
@@ -15,23 +17,19 @@ export const ErrorCode = {
   Closed: 'CLOSED',
   NotReplicated: 'NOT_REPLICATED',
 } as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export type ErrorCode = CodeOf<typeof ErrorCode>;
 
-export class TroupeError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+export class TroupeError extends CodedError<ErrorCode> {}
 
-/** A caller-supplied option or argument is wrong; `field` names it. */
+/** A caller-supplied option or argument is wrong; `field` names it. The message is `field: detail`. */
 export class ValidationError extends TroupeError {
   readonly field: string;
-  constructor(field: string, message: string, code: ErrorCode = ErrorCode.InvalidOption) {
-    super(code, `${field}: ${message}`);
+  /** The message without the leading `field: `, for callers that name the field their own way (a CLI flag). */
+  readonly detail: string;
+  constructor(field: string, detail: string, code: ErrorCode = ErrorCode.InvalidOption) {
+    super(code, `${field}: ${detail}`);
     this.field = field;
+    this.detail = detail;
   }
 }
 

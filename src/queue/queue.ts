@@ -96,7 +96,7 @@ export class Queue<D = unknown, R = unknown> {
         return buildJobArgs(spec, this.defaults, now, this.context.maxPayloadBytes);
       } catch (err) {
         if (err instanceof ValidationError && specs.length > 1) {
-          throw new ValidationError(`jobs[${i}].${err.field}`, err.message.slice(err.field.length + 2), err.code);
+          throw new ValidationError(`jobs[${i}].${err.field}`, err.detail, err.code);
         }
         throw err;
       }

@@ -156,8 +156,7 @@ function asScheduleError<T>(field: string, fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof ValidationError) {
-      const detail = err.message.slice(err.field.length + 2);
-      throw new ScheduleValidationError(err.field.startsWith(field) ? err.field : field, detail);
+      throw new ScheduleValidationError(err.field.startsWith(field) ? err.field : field, err.detail);
     }
     throw err;
   }

@@ -49,7 +49,7 @@ export function readSample(path: string | undefined): Sample {
     const encoded = encodePayload(data, DEFAULT_QUEUE_OPTIONS.maxPayloadBytes, 'sample');
     return { path, data, kind, bytes: encoded.value.byteLength };
   } catch (err) {
-    if (err instanceof ValidationError) throw new UsageError(`--sample: ${path} ${err.message.slice(err.field.length + 2)}`);
+    if (err instanceof ValidationError) throw new UsageError(`--sample: ${path} ${err.detail}`);
     throw err;
   }
 }

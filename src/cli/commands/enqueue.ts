@@ -33,7 +33,7 @@ function asUsage<T>(flag: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ValidationError) throw new UsageError(`${flag}: ${err.message.slice(err.field.length + 2)}`);
+    if (err instanceof ValidationError) throw new UsageError(`${flag}: ${err.detail}`);
     throw err;
   }
 }

@@ -105,7 +105,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     try {
       processor = validateProcessorName(argv.processor);
     } catch (err) {
-      if (err instanceof ValidationError) throw new UsageError(`PROCESSOR: ${err.message.slice(err.field.length + 2)}`);
+      if (err instanceof ValidationError) throw new UsageError(`PROCESSOR: ${err.detail}`);
       throw err;
     }
     const maxThreads = wholeNumberFlag('--max-threads', argv.maxThreads ?? availableParallelism(), 1, CONFIG_KEYS.threads.max);
