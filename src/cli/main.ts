@@ -25,9 +25,9 @@ export async function main(args: string[]): Promise<void> {
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((message, err, y) => {
+    .fail((message, err) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() ? '' : ''}troupe: ${message}\nRun with --help for usage.\n`);
+      process.stderr.write(`troupe: ${message}\nRun with --help for usage.\n`);
       process.exit(EXIT_USAGE);
     });
   try {

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Argv } from 'yargs';
-import { UsageError } from './exit.js';
+import { CodedError } from '../errors.js';
+import { CliErrorCode, UsageError } from './exit.js';
 
 /**
  * Output rules shared by the admin commands: data goes to stdout (tables for people, `--json`
@@ -105,8 +106,11 @@ export function note(text: string): void {
 }
 
 /** Thrown when a person answers "no": the command did nothing, which is not success. */
-export class DeclinedError extends Error {
+export class DeclinedError extends CodedError<typeof CliErrorCode.Declined> {
   override name = 'DeclinedError';
+  constructor(message: string) {
+    super(CliErrorCode.Declined, message);
+  }
 }
 
 /**

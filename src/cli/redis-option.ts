@@ -4,6 +4,8 @@ import { validateQueueName } from '../queue/context.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { probeRedis } from '../queue/redis-probe.js';
+import { RedisErrorCode } from '../queue/redis-url.js';
+import { CodedError } from '../errors.js';
 import { CONFIG_KEYS, connectionSpec, DEFAULT_REDIS_URL, envLayer, resolveConfig, type ConfigKey, type Layer } from '../supervisor/config.js';
 import { UsageError } from './exit.js';
 import { fileLayer, flagName, flagsLayer } from './config-args.js';
@@ -88,8 +90,11 @@ export function checkQueueName(name: string, label: string): string {
   }
 }
 
-export class RedisUnreachableError extends Error {
+export class RedisUnreachableError extends CodedError<typeof RedisErrorCode.Unreachable> {
   override name = 'RedisUnreachableError';
+  constructor(message: string) {
+    super(RedisErrorCode.Unreachable, message);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CodedError, type CodeOf } from '../errors.js';
 import { BUILTIN_PROCESSORS } from './builtin.js';
 import type { Processor } from './contract.js';
 import { resolveEsmPackage } from './resolve-package.js';
@@ -17,17 +18,10 @@ export const PluginErrorCode = {
   Invalid: 'PLUGIN_INVALID',
   NameClash: 'PROCESSOR_NAME_CLASH',
 } as const;
-export type PluginErrorCode = (typeof PluginErrorCode)[keyof typeof PluginErrorCode];
+export type PluginErrorCode = CodeOf<typeof PluginErrorCode>;
 
-export class PluginError extends Error {
+export class PluginError extends CodedError<PluginErrorCode> {
   override name = 'PluginError';
-  constructor(
-    readonly code: PluginErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface LoadedPlugin {

@@ -3,7 +3,8 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 // Types only: threads load ioredis lazily and hand it in (createRedisWith), so a thread that
 // never opens a connection never loads it.
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { parseRedisUrl, RedisUrlError, type ParsedRedisUrl } from './redis-url.js';
+import { CodedError, type CodedErrorOptions } from '../errors.js';
+import { parseRedisUrl, RedisErrorCode, RedisUrlError, type ParsedRedisUrl } from './redis-url.js';
 import type { Durability } from './scripts.js';
 
 export type RedisClient = Redis | Cluster;
@@ -44,9 +45,11 @@ export interface RedisConnectionSpec {
   waitTimeoutMs?: number;
 }
 
-export class RedisTlsFileError extends Error {
+export class RedisTlsFileError extends CodedError<typeof RedisErrorCode.TlsFile> {
   override name = 'RedisTlsFileError';
-  readonly code = 'REDIS_TLS_FILE';
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(RedisErrorCode.TlsFile, message, options);
+  }
 }
 
 function readPem(path: string, what: string, flag: string): Buffer {

@@ -10,6 +10,8 @@
  * given it apart (sentinelPassword), as ioredis does.
  */
 
+import { CodedError, type CodedErrorOptions, type CodeOf } from '../errors.js';
+
 export type RedisTopology = 'standalone' | 'cluster' | 'sentinel';
 
 export interface RedisAddress {
@@ -29,9 +31,24 @@ export interface ParsedRedisUrl {
   masterName?: string;
 }
 
-export class RedisUrlError extends Error {
+/**
+ * Codes of the Redis connection errors: a bad URL (RedisUrlError) or TLS file (RedisTlsFileError,
+ * redis-factory.ts), no Redis to use (RedisUnavailableError, supervisor/local-redis.ts; the
+ * admin CLI's RedisUnreachableError, cli/redis-option.ts).
+ */
+export const RedisErrorCode = {
+  InvalidUrl: 'INVALID_REDIS_URL',
+  TlsFile: 'REDIS_TLS_FILE',
+  Unavailable: 'REDIS_UNAVAILABLE',
+  Unreachable: 'REDIS_UNREACHABLE',
+} as const;
+export type RedisErrorCode = CodeOf<typeof RedisErrorCode>;
+
+export class RedisUrlError extends CodedError<typeof RedisErrorCode.InvalidUrl> {
   override name = 'RedisUrlError';
-  readonly code = 'INVALID_REDIS_URL';
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(RedisErrorCode.InvalidUrl, message, options);
+  }
 }
 
 const FORMS =

@@ -2,6 +2,8 @@
  * The scheduler's error family. Callers match on `err.code` (and `err.field` for bad input),
  * never on message text; messages name the field, what was wrong and how to fix it.
  */
+import { CodedError, type CodeOf } from '../errors.js';
+
 export const ScheduleErrorCode = {
   InvalidCron: 'INVALID_CRON',
   UnknownTimezone: 'UNKNOWN_TIMEZONE',
@@ -9,16 +11,9 @@ export const ScheduleErrorCode = {
   NotFound: 'SCHEDULE_NOT_FOUND',
   Exists: 'SCHEDULE_EXISTS',
 } as const;
-export type ScheduleErrorCode = (typeof ScheduleErrorCode)[keyof typeof ScheduleErrorCode];
+export type ScheduleErrorCode = CodeOf<typeof ScheduleErrorCode>;
 
-export class ScheduleError extends Error {
-  readonly code: ScheduleErrorCode;
-  constructor(code: ScheduleErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+export class ScheduleError extends CodedError<ScheduleErrorCode> {}
 
 /**
  * A schedule field is wrong. `field` is a path into the schedule (`cron`, `cron.minute`,

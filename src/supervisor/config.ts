@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { RedisConnectionSpec } from '../queue/connection.js';
+import { CodedError, type CodedErrorOptions } from '../errors.js';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../queue/redis-url.js';
 import { validateScheduleList, type Schedule } from '../scheduler/spec.js';
 
@@ -189,9 +190,14 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
   alertDlqSize: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_ALERT_DLQ_SIZE'], help: 'warn when a dead-letter queue holds more jobs than this; 0 = off' },
 };
 
-export class ConfigError extends Error {
+export const ConfigErrorCode = { Invalid: 'CONFIG_INVALID' } as const;
+
+/** A setting is wrong (flag, env var, config file); the CLI exits 2. */
+export class ConfigError extends CodedError<typeof ConfigErrorCode.Invalid> {
   override name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(ConfigErrorCode.Invalid, message, options);
+  }
 }
 
 export type Source = 'flag' | 'env' | 'file' | 'default';

@@ -3,12 +3,15 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { toSpec, type RedisConnectionSpec } from '../queue/connection.js';
 import { probeRedis } from '../queue/redis-probe.js';
-import { parseRedisUrl, redactRedisUrl } from '../queue/redis-url.js';
+import { CodedError, type CodedErrorOptions } from '../errors.js';
+import { parseRedisUrl, redactRedisUrl, RedisErrorCode } from '../queue/redis-url.js';
 import type { Logger } from './logger.js';
 
-export class RedisUnavailableError extends Error {
+export class RedisUnavailableError extends CodedError<typeof RedisErrorCode.Unavailable> {
   override name = 'RedisUnavailableError';
-  readonly code = 'REDIS_UNAVAILABLE';
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(RedisErrorCode.Unavailable, message, options);
+  }
 }
 
 /** True when the Redis the URL or spec names can be used within timeoutMs; else the reason and fix. */

@@ -2,6 +2,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { newHistogram, summarize, toMicros } from '../metrics/latency.js';
 import type { JobSpec } from '../queue/job-args.js';
 import type { Queue } from '../queue/queue.js';
+import { CodedError, type CodedErrorOptions } from '../errors.js';
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { RunEnd, SupervisorEventMap } from '../supervisor/events.js';
 import type { Logger } from '../supervisor/logger.js';
@@ -80,9 +81,13 @@ const TUNE_SHUTDOWN_MS = 5000;
 const STOP_GRACE_MS = 10_000;
 
 /** A supervisor that did not stop: its threads or Redis are wedged, and this process cannot exit cleanly. */
-export class SupervisorStuckError extends Error {
+export const TuneErrorCode = { SupervisorStuck: 'TUNE_SUPERVISOR_STUCK' } as const;
+
+export class SupervisorStuckError extends CodedError<typeof TuneErrorCode.SupervisorStuck> {
   override name = 'SupervisorStuckError';
-  readonly code = 'TUNE_SUPERVISOR_STUCK';
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(TuneErrorCode.SupervisorStuck, message, options);
+  }
 }
 
 const START_HINT = 'its threads are probably failing to start: run troupe supervise with the same settings and --log-level debug to see why';

@@ -3,6 +3,7 @@
  * its own result (status, bytes, error); one URL failing does not fail the batch, so the job
  * completes with what it found. Each 2xx answer can name a follow-up job.
  */
+import { CodedError } from '../../errors.js';
 import type { Processor } from '../contract.js';
 import { checkBodyOptions, decodeBody, followUpFor, summary, type BodyFormat, type FollowUpSpec } from './body.js';
 import { errorSummary, statusError } from './errors.js';
@@ -61,10 +62,14 @@ export function validateCrawl(input: unknown): string | undefined {
   return checkWhole('crawl', data, 'concurrency', 1, FETCH_CAPS.concurrency) ?? checkLimits('crawl', data) ?? checkBodyOptions('crawl', data);
 }
 
-class BatchTooLargeError extends Error {
+export const CrawlErrorCode = { BatchTooLarge: 'CRAWL_BATCH_TOO_LARGE' } as const;
+
+class BatchTooLargeError extends CodedError<typeof CrawlErrorCode.BatchTooLarge> {
   override name = 'InvalidInputError';
-  readonly code = 'CRAWL_BATCH_TOO_LARGE';
   readonly unrecoverable = true;
+  constructor(message: string) {
+    super(CrawlErrorCode.BatchTooLarge, message);
+  }
 }
 
 export const crawlProcessor: Processor<CrawlInput, CrawlResult> = {

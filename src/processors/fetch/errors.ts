@@ -4,6 +4,8 @@
  * loop, the server answered 404); network trouble and 5xx answers stay retryable, so the job
  * follows its back-off policy.
  */
+import { CodedError, type CodeOf } from '../../errors.js';
+
 export const FetchErrorCode = {
   Timeout: 'FETCH_TIMEOUT',
   TooLarge: 'FETCH_TOO_LARGE',
@@ -14,7 +16,7 @@ export const FetchErrorCode = {
   HttpStatus: 'FETCH_HTTP_STATUS',
   BadBody: 'FETCH_BAD_BODY',
 } as const;
-export type FetchErrorCode = (typeof FetchErrorCode)[keyof typeof FetchErrorCode];
+export type FetchErrorCode = CodeOf<typeof FetchErrorCode>;
 
 export interface FetchErrorDetails {
   unrecoverable: boolean;
@@ -24,17 +26,15 @@ export interface FetchErrorDetails {
   cause?: unknown;
 }
 
-export class FetchError extends Error {
+export class FetchError extends CodedError<FetchErrorCode> {
   override name = 'FetchError';
-  readonly code: FetchErrorCode;
   readonly unrecoverable: boolean;
   readonly url: string;
   readonly status?: number;
   readonly retryAfterMs?: number;
 
   constructor(code: FetchErrorCode, message: string, details: FetchErrorDetails) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.unrecoverable = details.unrecoverable;
     this.url = details.url;
     if (details.status !== undefined) this.status = details.status;

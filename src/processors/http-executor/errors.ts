@@ -1,4 +1,6 @@
 /** Errors of the `http` executor processor; callers match on `code`. */
+import { CodedError, type CodeOf } from '../../errors.js';
+
 export const HttpExecutorErrorCode = {
   NoExecutors: 'HTTP_NO_EXECUTORS',
   NoHealthyExecutor: 'HTTP_NO_HEALTHY_EXECUTOR',
@@ -9,11 +11,10 @@ export const HttpExecutorErrorCode = {
   BadAnswer: 'HTTP_EXECUTOR_BAD_ANSWER',
   BadConfig: 'HTTP_EXECUTOR_BAD_CONFIG',
 } as const;
-export type HttpExecutorErrorCode = (typeof HttpExecutorErrorCode)[keyof typeof HttpExecutorErrorCode];
+export type HttpExecutorErrorCode = CodeOf<typeof HttpExecutorErrorCode>;
 
-export class HttpExecutorError extends Error {
+export class HttpExecutorError extends CodedError<HttpExecutorErrorCode> {
   override name = 'HttpExecutorError';
-  readonly code: HttpExecutorErrorCode;
   readonly unrecoverable: boolean;
   readonly executor?: string;
   readonly status?: number;
@@ -24,8 +25,7 @@ export class HttpExecutorError extends Error {
     message: string,
     details: { unrecoverable: boolean; executor?: string; status?: number; retryAfterMs?: number; cause?: unknown },
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.unrecoverable = details.unrecoverable;
     if (details.executor !== undefined) this.executor = details.executor;
     if (details.status !== undefined) this.status = details.status;

@@ -3,6 +3,8 @@
  * fixed by running the job again: they are unrecoverable and the job goes to the dead-letter
  * queue with the reason. (Trouble fetching a URL is a FetchError, and retryable where it should be.)
  */
+import { CodedError, type CodeOf } from '../../errors.js';
+
 export const PdfErrorCode = {
   NotPdf: 'PDF_NOT_A_PDF',
   Truncated: 'PDF_TRUNCATED',
@@ -14,15 +16,9 @@ export const PdfErrorCode = {
   NoPages: 'PDF_NO_PAGES',
   PageRange: 'PDF_PAGE_RANGE',
 } as const;
-export type PdfErrorCode = (typeof PdfErrorCode)[keyof typeof PdfErrorCode];
+export type PdfErrorCode = CodeOf<typeof PdfErrorCode>;
 
-export class PdfError extends Error {
+export class PdfError extends CodedError<PdfErrorCode> {
   override name = 'PdfError';
-  readonly code: PdfErrorCode;
   readonly unrecoverable = true;
-
-  constructor(code: PdfErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -4,7 +4,7 @@
  * Every problem with the document is a PdfError with a code, unrecoverable.
  */
 import type { Processor } from '../contract.js';
-import { statusError } from '../fetch/errors.js';
+import { FetchError, FetchErrorCode, statusError } from '../fetch/errors.js';
 import { getLimited } from '../fetch/http-client.js';
 import { limitsFrom } from '../fetch/options.js';
 import { checkShape, openDocument, pageError, pdfDate } from './document.js';
@@ -55,7 +55,7 @@ async function documentBytes(input: PdfInput, maxBytes: number, signal: AbortSig
   try {
     response = await getLimited(input.url, limits, signal);
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'FETCH_TOO_LARGE') {
+    if (err instanceof FetchError && err.code === FetchErrorCode.TooLarge) {
       throw new PdfError(PdfErrorCode.TooLarge, `pdf: the document at ${input.url} is over maxBytes (${maxBytes}); raise data.maxBytes (or TROUPE_PDF_MAX_BYTES) if this size is expected`, { cause: err });
     }
     throw err;

@@ -3,6 +3,8 @@
  * a retry could help: a module is deterministic, so a trap or a refusal on one input happens
  * again on every attempt and the job goes straight to the dead-letter queue with the reason.
  */
+import { CodedError, type CodeOf } from '../../errors.js';
+
 export const WasmErrorCode = {
   /** The module file is missing or unreadable. */
   ModuleNotFound: 'WASM_MODULE_NOT_FOUND',
@@ -21,7 +23,7 @@ export const WasmErrorCode = {
   /** The output range lies outside memory, or is not UTF-8 JSON. */
   BadOutput: 'WASM_BAD_OUTPUT',
 } as const;
-export type WasmErrorCode = (typeof WasmErrorCode)[keyof typeof WasmErrorCode];
+export type WasmErrorCode = CodeOf<typeof WasmErrorCode>;
 
 const NAMES: Record<WasmErrorCode, string> = {
   WASM_MODULE_NOT_FOUND: 'WasmModuleNotFoundError',
@@ -34,15 +36,15 @@ const NAMES: Record<WasmErrorCode, string> = {
   WASM_BAD_OUTPUT: 'WasmOutputError',
 };
 
-export class WasmError extends Error {
-  override readonly name: string;
+/** One class; `name` follows the code (WasmTrapError, WasmMemoryLimitError, ...). */
+export class WasmError extends CodedError<WasmErrorCode> {
   constructor(
-    readonly code: WasmErrorCode,
+    code: WasmErrorCode,
     message: string,
     readonly unrecoverable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
     this.name = NAMES[code];
   }
 }
