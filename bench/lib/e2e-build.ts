@@ -7,7 +7,7 @@
  * linked in so packages resolve as they do from the checkout.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +50,8 @@ export async function buildForBench(): Promise<BenchBuild> {
       const out = err as { stdout?: string; stderr?: string };
       warnings = `${out.stdout ?? ''}${out.stderr ?? ''}`.trim() || String(err);
     }
-    // Lua scripts are loaded from beside the compiled queue code, as in dist/.
-    cpSync(join(ROOT, 'src/queue/lua'), join(dir, 'src/queue/lua'), { recursive: true });
+    // Lua scripts are loaded from beside the compiled code that runs them, as in dist/.
+    cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true, filter: (path) => path.endsWith('.lua') || statSync(path).isDirectory() });
     const build: BenchBuild = {
       dir,
       childEntry: join(dir, 'bench/lib/e2e-child.js'),

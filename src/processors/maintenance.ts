@@ -15,17 +15,19 @@
  * never run one do not pay for it at start.
  */
 import { workerData } from 'node:worker_threads';
+import { ANY_QUEUE_KEYS, QUEUE_NAME_PATTERN, queueKeys, queueOfKey, REGISTRY_KEYS } from '../queue/keys.js';
 import { createRedisWith, scanEveryMaster, type RedisClient, type RedisConnectionSpec } from '../queue/redis-factory.js';
+import { LuaRunner, ScriptSet } from '../queue/scripts.js';
 import { UnrecoverableError, type Processor, type ProcessorLogger } from './contract.js';
 
 export const MAINTENANCE_PROCESSOR = 'maintenance';
 
 /**
  * Registry key names as src/supervisor/registry.ts spells them: code that runs in a thread may
- * not import the supervisor, so they are repeated here and a test checks that both agree.
+ * not import the supervisor, so they come from the queue's keys.ts and a test checks that both agree.
  */
-export const REGISTRY_INDEX_KEY = 'troupe:{registry}:supervisors';
-export const registryEntryKey = (id: string) => `troupe:{registry}:supervisor:${id}`;
+export const REGISTRY_INDEX_KEY = REGISTRY_KEYS.index;
+export const registryEntryKey = REGISTRY_KEYS.entry;
 
 export interface MaintenanceInput {
   /** Queues to sweep (default: every queue found in Redis). */
@@ -53,76 +55,9 @@ export interface MaintenanceReport {
 const DEFAULT_SUPERVISOR_GONE_MS = 3_600_000;
 const WINDOW = 500;
 const SCAN_COUNT = 1000;
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-const SWEEP_FINISHED = `
---[[ sweep-finished: delete finished jobs past their own retention, one window of the set.
-  KEYS[1] the state's zset (completed or dead, by finish time)
-  ARGV[1] key prefix "troupe:{queue}:"   ARGV[2] now (ms)   ARGV[3] start rank (oldest first)
-  ARGV[4] window size   ARGV[5] 'Completed' or 'Dead' (which keep* fields apply)   ARGV[6] '1' = dry run
-  A job goes when it finished at or before now - keep<State>Age, or when keep<State>Count or more
-  jobs finished after it (-1 or absent = no limit: the rules the finish scripts apply), or when
-  its hash is gone. Returns { removed, next start rank or -1 when the set is done }.
-]]
-local zset, prefix, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
-local start, size, which, dry = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6] == '1'
-local total = redis.call('ZCARD', zset)
-local entries = redis.call('ZRANGE', zset, start, start + size - 1, 'WITHSCORES')
-local gone = {}
-for i = 1, #entries, 2 do
-  local id, finished = entries[i], tonumber(entries[i + 1])
-  local newer = total - 1 - (start + (i - 1) / 2)
-  local key = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', key, 'keep' .. which .. 'Age', 'keep' .. which .. 'Count')
-  local age, count = tonumber(f[1]) or -1, tonumber(f[2]) or -1
-  if (age >= 0 and finished <= now - age) or (count >= 0 and newer >= count)
-    or (not f[1] and not f[2] and redis.call('EXISTS', key) == 0) then
-    gone[#gone + 1] = id
-  end
-end
-local seen = #entries / 2
-if not dry and #gone > 0 then
-  local keys = {}
-  for i, id in ipairs(gone) do keys[i] = prefix .. 'job:' .. id end
-  redis.call('DEL', unpack(keys))
-  redis.call('ZREM', zset, unpack(gone))
-  seen = seen - #gone
-  total = total - #gone
-end
-local nextStart = start + seen
-if nextStart >= total or #entries == 0 then nextStart = -1 end
-return { #gone, nextStart }
-`;
-
-const SWEEP_DEDUPE = `
---[[ sweep-dedupe: drop dedupe entries of one queue that nothing would ever remove.
-  KEYS: dedupe keys of one queue   ARGV[1] key prefix "troupe:{queue}:"   ARGV[2] now (ms)   ARGV[3] '1' = dry run
-  Dropped: a cached result without a TTL whose job is gone or whose resultTtlMs has passed;
-  an in-flight marker whose job is gone or no longer pending, delayed or active.
-  Entries with a TTL are left to Redis. Returns the number dropped.
-]]
-local prefix, now, dry = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
-local dropped = 0
-for _, key in ipairs(KEYS) do
-  local d = redis.call('HMGET', key, 'jobId', 'result')
-  local job = { false, false, false }
-  if d[1] then job = redis.call('HMGET', prefix .. 'job:' .. d[1], 'state', 'finishedAt', 'resultTtlMs') end
-  local drop = false
-  if d[2] then
-    if redis.call('PTTL', key) == -1 then
-      local finished, ttl = tonumber(job[2]), tonumber(job[3])
-      drop = (not job[1]) or (not finished) or (not ttl) or finished + ttl <= now
-    end
-  elseif d[1] then
-    drop = job[1] ~= 'pending' and job[1] ~= 'delayed' and job[1] ~= 'active'
-  end
-  if drop then
-    dropped = dropped + 1
-    if not dry then redis.call('DEL', key) end
-  end
-end
-return dropped
-`;
+const SWEEPS = ['sweep-finished', 'sweep-dedupe'] as const;
+type SweepScript = (typeof SWEEPS)[number];
+const SCRIPTS = new ScriptSet(new URL('./lua/', import.meta.url), SWEEPS);
 
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('maintenance aborted');
@@ -135,19 +70,12 @@ async function scanKeys(client: RedisClient, pattern: string, onBatch: (keys: st
   aborted(signal);
 }
 
-/** `troupe:{name}:...` → name, for queue keys (the registry and schedules tags are no queues). */
-function queueOf(key: string): string | undefined {
-  const end = key.indexOf('}:');
-  const name = key.slice('troupe:{'.length, end);
-  return end > 0 && QUEUE_NAME.test(name) && name !== 'registry' && name !== 'schedules' ? name : undefined;
-}
-
 async function findQueues(client: RedisClient, signal?: AbortSignal): Promise<string[]> {
   const names = new Set<string>();
-  for (const suffix of ['completed', 'dead']) {
-    await scanKeys(client, `troupe:{*}:${suffix}`, async (keys) => {
+  for (const pattern of [ANY_QUEUE_KEYS.completed, ANY_QUEUE_KEYS.dead]) {
+    await scanKeys(client, pattern, async (keys) => {
       for (const key of keys) {
-        const name = queueOf(key);
+        const name = queueOfKey(key);
         if (name) names.add(name);
       }
     }, signal);
@@ -155,30 +83,30 @@ async function findQueues(client: RedisClient, signal?: AbortSignal): Promise<st
   return [...names].sort();
 }
 
-async function sweepFinished(client: RedisClient, queue: string, state: 'completed' | 'dead', now: number, dry: boolean, signal?: AbortSignal): Promise<number> {
-  const prefix = `troupe:{${queue}}:`;
+async function sweepFinished(scripts: LuaRunner<SweepScript>, queue: string, state: 'completed' | 'dead', now: number, dry: boolean, signal?: AbortSignal): Promise<number> {
+  const keys = queueKeys(queue);
   let removed = 0;
   for (let start = 0; start >= 0; ) {
     aborted(signal);
-    const [count, next] = (await client.eval(SWEEP_FINISHED, 1, `${prefix}${state}`, prefix, now, start, WINDOW, state === 'completed' ? 'Completed' : 'Dead', dry ? '1' : '0')) as [number, number];
+    const [count, next] = (await scripts.run('sweep-finished', [keys[state]], [keys.prefix, now, start, WINDOW, state === 'completed' ? 'Completed' : 'Dead', dry ? '1' : '0'])) as [number, number];
     removed += count;
     start = next;
   }
   return removed;
 }
 
-async function sweepDedupe(client: RedisClient, queues: ReadonlySet<string> | undefined, report: Record<string, QueueSweep>, now: number, dry: boolean, signal?: AbortSignal): Promise<void> {
-  const patterns = queues ? [...queues].map((q) => `troupe:{${q}}:dedupe:*`) : ['troupe:{*}:dedupe:*'];
+async function sweepDedupe(client: RedisClient, scripts: LuaRunner<SweepScript>, queues: ReadonlySet<string> | undefined, report: Record<string, QueueSweep>, now: number, dry: boolean, signal?: AbortSignal): Promise<void> {
+  const patterns = queues ? [...queues].map((q) => queueKeys(q).dedupe('*')) : [ANY_QUEUE_KEYS.dedupe('*')];
   for (const pattern of patterns) {
     await scanKeys(client, pattern, async (keys) => {
       // One script call per queue: its keys share the queue's slot.
       const byQueue = new Map<string, string[]>();
       for (const key of keys) {
-        const name = queueOf(key);
+        const name = queueOfKey(key);
         if (name) byQueue.set(name, [...(byQueue.get(name) ?? []), key]);
       }
       for (const [name, list] of byQueue) {
-        const dropped = Number(await client.eval(SWEEP_DEDUPE, list.length, ...list, `troupe:{${name}}:`, now, dry ? '1' : '0'));
+        const dropped = Number(await scripts.run('sweep-dedupe', list, [queueKeys(name).prefix, now, dry ? '1' : '0']));
         report[name] ??= { completed: 0, dead: 0, dedupe: 0 };
         report[name].dedupe += dropped;
       }
@@ -207,13 +135,14 @@ export async function runMaintenance(client: RedisClient, input: MaintenanceInpu
   const dry = input.dryRun === true;
   const only = input.queues ? new Set(input.queues) : undefined;
   const queues = input.queues ?? (await findQueues(client, options.signal));
+  const scripts = new LuaRunner(client, SCRIPTS);
   const report: Record<string, QueueSweep> = {};
   for (const queue of queues) {
-    const completed = await sweepFinished(client, queue, 'completed', now, dry, options.signal);
-    const dead = await sweepFinished(client, queue, 'dead', now, dry, options.signal);
+    const completed = await sweepFinished(scripts, queue, 'completed', now, dry, options.signal);
+    const dead = await sweepFinished(scripts, queue, 'dead', now, dry, options.signal);
     report[queue] = { completed, dead, dedupe: 0 };
   }
-  await sweepDedupe(client, only, report, now, dry, options.signal);
+  await sweepDedupe(client, scripts, only, report, now, dry, options.signal);
   const supervisors = await sweepRegistry(client, now, input.supervisorGoneMs ?? DEFAULT_SUPERVISOR_GONE_MS, dry);
   const removed = supervisors + Object.values(report).reduce((sum, q) => sum + q.completed + q.dead + q.dedupe, 0);
   // Queues with nothing removed would only make the report longer.
@@ -230,7 +159,7 @@ function validate(input: unknown): string | undefined {
   for (const key of Object.keys(data)) {
     if (!['queues', 'supervisorGoneMs', 'dryRun'].includes(key)) return `maintenance: data.${key} is not a setting; use queues, supervisorGoneMs or dryRun`;
   }
-  if (data.queues !== undefined && !(Array.isArray(data.queues) && data.queues.every((q) => typeof q === 'string' && QUEUE_NAME.test(q)))) {
+  if (data.queues !== undefined && !(Array.isArray(data.queues) && data.queues.every((q) => typeof q === 'string' && QUEUE_NAME_PATTERN.test(q)))) {
     return `maintenance: data.queues must be a list of queue names, got ${JSON.stringify(data.queues)}`;
   }
   const gone = data.supervisorGoneMs;

@@ -51,3 +51,24 @@ function parseBackoff(text: string): BackoffPolicy {
   const [initialMs, maxMs, multiplier, jitter] = rest.map(Number);
   return { type: 'exponential', initialMs: initialMs!, maxMs: maxMs!, multiplier: multiplier!, jitter: jitter! };
 }
+
+/**
+ * Growing waits after consecutive Redis errors, so a restarting Redis is not hammered. Shared
+ * by the supervisor's loops and the scheduler, which may not import the supervisor.
+ */
+export class ErrorBackoff {
+  private failures = 0;
+  constructor(
+    private readonly baseMs = 100,
+    private readonly maxMs = 5000,
+  ) {}
+
+  next(): number {
+    this.failures += 1;
+    return Math.min(this.maxMs, this.baseMs * 2 ** (this.failures - 1));
+  }
+
+  reset(): void {
+    this.failures = 0;
+  }
+}

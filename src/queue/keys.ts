@@ -26,8 +26,10 @@ export interface QueueKeys {
   dedupe(key: string): string;
 }
 
+const ROOT = 'troupe:';
+
 export function queueKeys(queue: string): QueueKeys {
-  const prefix = `troupe:{${queue}}:`;
+  const prefix = `${ROOT}{${queue}}:`;
   const pending = {
     critical: `${prefix}pending:critical`,
     high: `${prefix}pending:high`,
@@ -61,3 +63,33 @@ export function queueKeys(queue: string): QueueKeys {
     dedupe: (key) => `${prefix}dedupe:${key}`,
   };
 }
+
+/**
+ * Every queue's keys as SCAN patterns (`troupe:{*}:completed`): maintenance finds queues by
+ * their keys, as no list of queues exists. The registry's and the schedules' keys match too;
+ * queueOfKey tells them apart.
+ */
+export const ANY_QUEUE_KEYS: QueueKeys = queueKeys('*');
+
+/** Hash tags of keys that belong to no queue: the supervisor registry and the schedules (src/scheduler/keys.ts). */
+const NON_QUEUE_TAGS: ReadonlySet<string> = new Set(['registry', 'schedules']);
+
+/** The queue a key belongs to (`troupe:{name}:...` → name), or undefined for a key of no queue. */
+export function queueOfKey(key: string): string | undefined {
+  if (!key.startsWith(`${ROOT}{`)) return undefined;
+  const end = key.indexOf('}:');
+  if (end < 0) return undefined;
+  const name = key.slice(ROOT.length + 1, end);
+  return QUEUE_NAME_PATTERN.test(name) && !NON_QUEUE_TAGS.has(name) ? name : undefined;
+}
+
+/**
+ * The supervisor registry's keys (src/supervisor/registry.ts keeps them). Spelled here so the
+ * maintenance sweep, which runs in a thread and may not import the supervisor, can reach them.
+ */
+export const REGISTRY_KEYS = {
+  /** zset: supervisor ids by last heartbeat. */
+  index: `${ROOT}{registry}:supervisors`,
+  /** hash per supervisor: its heartbeat entry. */
+  entry: (id: string) => `${ROOT}{registry}:supervisor:${id}`,
+} as const;

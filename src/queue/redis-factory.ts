@@ -5,7 +5,6 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { CodedError, type CodedErrorOptions } from '../errors.js';
 import { parseRedisUrl, RedisErrorCode, RedisUrlError, type ParsedRedisUrl } from './redis-url.js';
-import type { Durability } from './scripts.js';
 
 export type RedisClient = Redis | Cluster;
 /** The two client classes, from an ioredis module loaded by the caller. */
@@ -89,6 +88,12 @@ export interface ClientBehaviour {
   enableOfflineQueue?: boolean;
   /** Delay before reconnect attempt N, or null to give up (standalone and sentinel: per client; cluster: per cluster). */
   retryStrategy?: (times: number) => number | null;
+}
+
+/** Wait for replicas after writes that must survive a failover (Redis WAIT; see docs/operations.md). */
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
 }
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 1_000;

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { RedisClient } from '../queue/connection.js';
+import { ErrorBackoff } from '../queue/backoff.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { latestFireIn, nextFire, type FireRule } from './next-fire.js';
@@ -77,7 +78,7 @@ export class Scheduler {
   private queued = { tick: false, poll: false };
   private tickTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  private readonly errors = new ErrorBackoff();
   private stopped = false;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -118,10 +119,9 @@ export class Scheduler {
       if (this.stopped) return;
       try {
         await task();
-        this.failures = 0;
+        this.errors.reset();
       } catch (err) {
-        this.failures += 1;
-        const retryMs = Math.min(5000, 100 * 2 ** (this.failures - 1));
+        const retryMs = this.errors.next();
         // Nothing is lost: the cursor did not move, so the same fires are tried again.
         this.logger.warn({ err, retryMs }, `scheduler ${kind} failed; retrying`);
         this.arm(retryMs);

@@ -4,9 +4,9 @@
  * the scheduler. Every change bumps one version key, which supervisors poll.
  */
 import type { RedisClient } from '../queue/connection.js';
+import { LuaRunner, ScriptSet } from '../queue/scripts.js';
 import { ScheduleExistsError, ScheduleNotFoundError, ScheduleValidationError } from './errors.js';
 import { SCHEDULE_KEYS as K } from './keys.js';
-import { CLAIM, REMOVE, runScript, SAVE, SET_PAUSED } from './lua.js';
 import { restoreSchedule, type Schedule } from './spec.js';
 
 /** Where a definition came from: sync from config never overwrites one people set at run time. */
@@ -51,18 +51,29 @@ export const FIRE_MEMORY_MS = 10 * 60_000;
 
 const CLAIM_RESULTS: Record<string, ClaimResult> = { '1': 'claimed', '0': 'taken', '-1': 'stale', '-2': 'paused' };
 
+/**
+ * A change is never a read in Node followed by a write: each is one script in ./lua. Every
+ * script's keys carry the {schedules} hash tag (keys.ts), so each runs in one cluster slot.
+ */
+const CHANGES = ['save', 'remove', 'set-paused', 'claim'] as const;
+const SCRIPTS = new ScriptSet(new URL('./lua/', import.meta.url), CHANGES);
+
 export class ScheduleStore {
+  private readonly scripts: LuaRunner<(typeof CHANGES)[number]>;
+
   constructor(
     private readonly client: RedisClient,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.scripts = new LuaRunner(client, SCRIPTS);
+  }
 
   /**
    * Writes a definition. Mode 'create' throws ScheduleExistsError when a different schedule
    * has the name (an identical one is 'unchanged', so scripts can re-run an add).
    */
   async save(schedule: Schedule, source: ScheduleSource, mode: SaveMode = 'create'): Promise<{ status: SaveStatus; source: ScheduleSource }> {
-    const [status, stored] = (await runScript(this.client, SAVE, [K.names, K.version, K.schedule(schedule.name)], [
+    const [status, stored] = (await this.scripts.run('save', [K.names, K.version, K.schedule(schedule.name)], [
       schedule.name, JSON.stringify(schedule), source, this.clock(), mode,
     ])) as [SaveStatus, ScheduleSource];
     if (status === 'exists') throw new ScheduleExistsError(schedule.name);
@@ -71,12 +82,12 @@ export class ScheduleStore {
 
   /** True when it existed. */
   async remove(name: string): Promise<boolean> {
-    return Number(await runScript(this.client, REMOVE, [K.names, K.version, K.schedule(name), K.fires(name)], [name])) === 1;
+    return Number(await this.scripts.run('remove', [K.names, K.version, K.schedule(name), K.fires(name)], [name])) === 1;
   }
 
   /** True when it changed; throws ScheduleNotFoundError. */
   async setPaused(name: string, paused: boolean): Promise<boolean> {
-    const reply = Number(await runScript(this.client, SET_PAUSED, [K.version, K.schedule(name)], [paused ? '1' : '0', this.clock()]));
+    const reply = Number(await this.scripts.run('set-paused', [K.version, K.schedule(name)], [paused ? '1' : '0', this.clock()]));
     if (reply === -1) throw new ScheduleNotFoundError(name);
     return reply === 1;
   }
@@ -117,7 +128,7 @@ export class ScheduleStore {
   }
 
   async claim(schedule: Pick<StoredSchedule, 'name' | 'rev'>, fire: number, owner: string): Promise<ClaimResult> {
-    const reply = await runScript(this.client, CLAIM, [K.schedule(schedule.name), K.fires(schedule.name), K.pending], [
+    const reply = await this.scripts.run('claim', [K.schedule(schedule.name), K.fires(schedule.name), K.pending], [
       schedule.name, fire, schedule.rev, owner, this.clock(), FIRE_MEMORY_MS,
     ]);
     return CLAIM_RESULTS[String(reply)] ?? 'stale';

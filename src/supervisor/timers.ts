@@ -1,20 +1,5 @@
-/** Growing waits after consecutive Redis errors, so a restarting Redis is not hammered. */
-export class ErrorBackoff {
-  private failures = 0;
-  constructor(
-    private readonly baseMs = 100,
-    private readonly maxMs = 5000,
-  ) {}
-
-  next(): number {
-    this.failures += 1;
-    return Math.min(this.maxMs, this.baseMs * 2 ** (this.failures - 1));
-  }
-
-  reset(): void {
-    this.failures = 0;
-  }
-}
+// Lives in the queue layer so the scheduler can share it; re-exported for the supervisor's loops.
+export { ErrorBackoff } from '../queue/backoff.js';
 
 /** A sleep that stop() can cut short. */
 export class Sleeper {
