@@ -3,9 +3,8 @@ import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { Queue } from '../src/index.js';
 import { defaultConfig, type SupervisorConfig } from '../src/supervisor/config.js';
-import { loadProcessorTable } from '../src/supervisor/processor-table.js';
-import { servicesFor } from '../src/supervisor/services.js';
-import { Supervisor } from '../src/supervisor/supervisor.js';
+import { buildSupervisor } from '../src/runtime/build-supervisor.js';
+import type { Supervisor } from '../src/supervisor/supervisor.js';
 import { capturingLogger, promtool } from './helpers/metrics.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
 import { eventually, type LogLine } from './helpers/supervisor-process.js';
@@ -25,7 +24,7 @@ async function privateRedis(): Promise<PrivateRedis> {
 async function supervisor(redisUrl: string, overrides: Partial<SupervisorConfig>): Promise<{ s: Supervisor; lines: LogLine[]; base: string }> {
   const config = { ...defaultConfig(), redisUrl, threads: 2, heartbeatMs: 200, leaseMs: 2000, httpPort: await freePort(), ...overrides };
   const { logger, lines } = capturingLogger();
-  const s = new Supervisor({ config, logger, processors: await loadProcessorTable([], process.cwd()), services: servicesFor(config) });
+  const s = await buildSupervisor(config, { logger });
   await s.start();
   cleanup.push(() => s.stop());
   return { s, lines, base: `http://127.0.0.1:${config.httpPort}` };

@@ -6,9 +6,8 @@
  */
 import { pino } from 'pino';
 import { defaultConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
-import { loadProcessorTable } from '../../src/supervisor/processor-table.js';
-import { servicesFor } from '../../src/supervisor/services.js';
-import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { buildSupervisor } from '../../src/runtime/build-supervisor.js';
+import type { Supervisor } from '../../src/supervisor/supervisor.js';
 
 export interface BenchSupervisorOptions {
   redisUrl: string;
@@ -39,8 +38,7 @@ export function benchSupervisorConfig(options: BenchSupervisorOptions): Supervis
 export async function startBenchSupervisor(options: BenchSupervisorOptions): Promise<Supervisor> {
   const config = benchSupervisorConfig(options);
   const logger = pino({ level: config.logLevel, base: { pid: process.pid, bench: true } }, pino.destination(2));
-  const processors = await loadProcessorTable(config.plugins, process.cwd());
-  const supervisor = new Supervisor({ config, logger, processors, services: servicesFor(config) });
+  const supervisor = await buildSupervisor(config, { logger });
   await supervisor.start();
   return supervisor;
 }

@@ -2,7 +2,8 @@
  * A consumer in a process of its own (protocol: e2e-protocol.ts). Benches run it compiled, with
  * no TypeScript loader (see e2e-build.ts), so its memory is what a deployed consumer uses.
  */
-import { openConsumer, type Consumer } from './e2e-consumers.js';
+import { openConsumer } from './e2e-consumers.js';
+import type { Consumer } from './e2e-shared.js';
 import { isParentMessage, parseConsumerSpec, type ChildMessage, type ParentMessage } from './e2e-protocol.js';
 
 function send(message: ChildMessage): void {

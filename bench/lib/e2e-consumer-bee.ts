@@ -4,7 +4,7 @@
  * takes the measured jobs; the process and its JIT stay warm.
  */
 import BeeQueue from 'bee-queue';
-import { hostPort, inlineNoop, type Consumer, type ConsumerHooks } from './e2e-consumers.js';
+import { hostPort, inlineNoop, type Consumer, type ConsumerHooks } from './e2e-shared.js';
 import type { BenchJobData, ConsumerSpec } from './e2e-protocol.js';
 
 export function openBeeQueue(spec: ConsumerSpec, hooks: ConsumerHooks): Consumer {

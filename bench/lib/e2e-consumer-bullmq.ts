@@ -1,6 +1,6 @@
 /** BullMQ's Worker: an inline async processor, or a processor file run on worker threads. */
 import { Worker } from 'bullmq';
-import { hostPort, inlineNoop, type Consumer, type ConsumerHooks } from './e2e-consumers.js';
+import { hostPort, inlineNoop, type Consumer, type ConsumerHooks } from './e2e-shared.js';
 import type { BenchJobData, ConsumerSpec } from './e2e-protocol.js';
 
 export function openBullmq(spec: ConsumerSpec, hooks: ConsumerHooks, sandboxed: boolean): Consumer {

@@ -3,7 +3,7 @@
  * from the child itself (spec.warmJobs tasks of 200 ms at once, so every thread takes one).
  */
 import { Piscina } from 'piscina';
-import type { Consumer, ConsumerHooks } from './e2e-consumers.js';
+import type { Consumer, ConsumerHooks } from './e2e-shared.js';
 import type { ConsumerSpec } from './e2e-protocol.js';
 
 const WARM_TASK_MS = 200;

@@ -2,10 +2,8 @@
 import { Queue } from '../../src/queue/index.js';
 import { defaultConfig, type SupervisorConfig } from '../../src/supervisor/config.js';
 import { createLogger } from '../../src/supervisor/logger.js';
-import { loadProcessorTable } from '../../src/supervisor/processor-table.js';
-import { servicesFor } from '../../src/supervisor/services.js';
-import { Supervisor } from '../../src/supervisor/supervisor.js';
-import type { Consumer, ConsumerHooks } from './e2e-consumers.js';
+import { buildSupervisor } from '../../src/runtime/build-supervisor.js';
+import type { Consumer, ConsumerHooks } from './e2e-shared.js';
 import type { ConsumerSpec } from './e2e-protocol.js';
 
 export async function openTroupe(spec: ConsumerSpec, hooks: ConsumerHooks): Promise<Consumer> {
@@ -24,8 +22,7 @@ export async function openTroupe(spec: ConsumerSpec, hooks: ConsumerHooks): Prom
     logLevel: 'warn',
   };
   const logger = createLogger(config.logLevel);
-  const processors = await loadProcessorTable([], process.cwd());
-  const supervisor = new Supervisor({ config, logger, processors, services: servicesFor(config) });
+  const supervisor = await buildSupervisor(config, { logger });
   supervisor.events.on('settled', ({ job, disposition }) => {
     if (disposition === 'completed') hooks.finished();
     else hooks.failed(`troupe job ${job.id} ended ${disposition}`);

@@ -1,37 +1,10 @@
 /**
  * What a bench child's consumer looks like. Each system lives in its own module
  * (e2e-consumer-<system>.ts), imported only by the child that runs it, so a child's memory
- * holds one library, not all of them.
+ * holds one library, not all of them. The types and helpers they share are in e2e-shared.ts.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { BenchJobData, ConsumerSpec } from './e2e-protocol.js';
-
-export interface Consumer {
-  /** Starts consuming (threads, connections, loops). */
-  start(): Promise<void>;
-  /** Stops taking new jobs once the queue is drained of warm-up jobs; the consumer stays built. */
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface ConsumerHooks {
-  /** A job finished and its outcome is in Redis. */
-  finished(): void;
-  /** A job failed or something broke: the phase is void. */
-  failed(reason: string): void;
-}
-
-export function hostPort(redisUrl: string): { host: string; port: number } {
-  const url = new URL(redisUrl);
-  return { host: url.hostname, port: Number(url.port || 6379) };
-}
-
-/** The peers' inline no-op (BullMQ inline, bee-queue); `ms` holds warm-up jobs so they overlap. */
-export async function inlineNoop(data: BenchJobData): Promise<null> {
-  if (data.ms) await sleep(data.ms);
-  return null;
-}
+import type { ConsumerSpec } from './e2e-protocol.js';
+import type { Consumer, ConsumerHooks } from './e2e-shared.js';
 
 /** Loads only the module of the system asked for. */
 export async function openConsumer(spec: ConsumerSpec, hooks: ConsumerHooks): Promise<Consumer> {

@@ -7,6 +7,7 @@ import BeeQueue from 'bee-queue';
 import { Queue as BullQueue } from 'bullmq';
 import { Queue } from '../../src/queue/index.js';
 import type { BenchJobData, ConsumerKind } from './e2e-protocol.js';
+import { hostPort } from './e2e-shared.js';
 
 export const ENQUEUE_BATCH = 128;
 
@@ -22,11 +23,6 @@ export interface Producer {
 
 /** Troupe's equivalent of BullMQ removeOnComplete: true and bee-queue removeOnSuccess: true. */
 export const TROUPE_RETENTION = { keepCompleted: { count: 0 } } as const;
-
-function hostPort(redisUrl: string): { host: string; port: number } {
-  const url = new URL(redisUrl);
-  return { host: url.hostname, port: Number(url.port || 6379) };
-}
 
 function* batches(count: number, ms: number | undefined): Generator<BenchJobData[]> {
   for (let start = 0; start < count; start += ENQUEUE_BATCH) {

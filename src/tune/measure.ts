@@ -7,7 +7,8 @@ import type { SupervisorConfig } from '../supervisor/config.js';
 import type { RunEnd, SupervisorEventMap } from '../supervisor/events.js';
 import type { Logger } from '../supervisor/logger.js';
 import type { ProcessorTable } from '../supervisor/processor-table.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { buildSupervisor } from '../runtime/build-supervisor.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 import { Feeder } from './feeder.js';
 import type { TuneRow } from './knee.js';
 import type { TunePoint } from './plan.js';
@@ -149,7 +150,7 @@ export async function measure(point: TunePoint, ctx: MeasureContext): Promise<Me
   const feeder = new Feeder(ctx.queue, ctx.job, ctx.payloadBytes, 2 * slots + 8, ctx.signal);
   const toppedUp = ctx.prefill > feeder.cap;
   await feeder.fill(ctx.prefill);
-  const supervisor = new Supervisor({ config, logger: ctx.logger, processors: ctx.processors, services: [] });
+  const supervisor = await buildSupervisor(config, { logger: ctx.logger, processors: ctx.processors, services: [] });
   const recorder = new Recorder();
   supervisor.events.on('ran', recorder.onRan);
   let started = false;

@@ -5,19 +5,18 @@ import { connectionSpec, type SupervisorConfig } from '../../supervisor/config.j
 import { childHttpPort, DIRECTOR_CHILD_ENV, runDirector } from '../../supervisor/director.js';
 import { resolveRedis } from '../../supervisor/local-redis.js';
 import { createLogger, type Logger } from '../../supervisor/logger.js';
-import { loadProcessorTable } from '../../supervisor/processor-table.js';
-import { Supervisor } from '../../supervisor/supervisor.js';
-import { servicesFor } from '../../supervisor/services.js';
+import type { Supervisor } from '../../supervisor/supervisor.js';
+import { buildSupervisor, loadProcessors } from '../../runtime/build-supervisor.js';
 
 /**
  * Runs one supervisor until SIGINT/SIGTERM. The first signal shuts down gracefully (see
  * Supervisor.stop); a second one exits at once, leaving leases to expire and be reclaimed.
  */
 export async function runSupervisor(config: SupervisorConfig, redisGiven: boolean, logger: Logger, onStarted?: (s: Supervisor) => Promise<void>): Promise<number> {
-  const processors = await loadProcessorTable(config.plugins, process.cwd());
+  // Plugins first: a bad one stops the start before a private redis-server is started.
+  const processors = await loadProcessors(config);
   const redis = await resolveRedis(connectionSpec(config), redisGiven, logger);
-  const resolved = { ...config, redisUrl: redis.url };
-  const supervisor = new Supervisor({ config: resolved, logger, processors, services: servicesFor(resolved) });
+  const supervisor = await buildSupervisor({ ...config, redisUrl: redis.url }, { logger, processors });
   let signals = 0;
   const done = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
