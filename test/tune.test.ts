@@ -11,6 +11,7 @@ import { defaultSvgPath, pointLabel, prefillFor, rateAfterDryRun, sweep, taskSte
 import { explain, flagsFor, formatReport } from '../src/tune/report.js';
 import { combineRounds, roundOrder } from '../src/tune/rounds.js';
 import type { TuneResult } from '../src/tune/run.js';
+import { TuneInputError } from '../src/tune/input-error.js';
 import { checkSampleFits, readSample } from '../src/tune/sample.js';
 import { SHARED_REDIS_URL } from './helpers/redis-server.js';
 import { PLUGIN_DIR, runCli } from './helpers/supervisor-process.js';
@@ -295,7 +296,7 @@ describe('the sample', () => {
       [file('bad.json', '{"ms": '), /ends in \.json but is not valid JSON.*rename it/],
     ];
     for (const [path, message] of cases) {
-      assert.throws(() => readSample(path), (err: Error) => err.name === 'UsageError' && message.test(err.message));
+      assert.throws(() => readSample(path), (err: Error) => err instanceof TuneInputError && message.test(err.message));
     }
   });
 

@@ -2,15 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedis } from '../queue/connection.js';
-import { UsageError } from '../cli/exit.js';
-import type { Progress } from '../cli/progress.js';
 import type { JobSpec } from '../queue/job-args.js';
 import { Queue } from '../queue/queue.js';
 import { connectionSpec, type SupervisorConfig } from '../supervisor/config.js';
 import { resolveRedis } from '../supervisor/local-redis.js';
 import type { Logger } from '../supervisor/logger.js';
-import { loadProcessorTable } from '../supervisor/processor-table.js';
+import { loadProcessors } from '../runtime/build-supervisor.js';
 import { deleteQueueKeys } from './cleanup.js';
+import { TuneInputError } from './input-error.js';
 import { chooseKnee, type KneeChoice } from './knee.js';
 import { measure, type Measurement } from './measure.js';
 import { combineRounds, roundOrder } from './rounds.js';
@@ -19,6 +18,12 @@ import { checkSampleFits, type Sample } from './sample.js';
 
 /** Re-measurements of one configuration whose queue ran dry early. */
 const MAX_DRY_RETRIES = 2;
+
+/** What tune reports its steps to: one tick per configuration measured, done() at the end. */
+export interface TuneProgress {
+  tick(n?: number): void;
+  done(): void;
+}
 
 export interface TuneSettings {
   processor: string;
@@ -35,7 +40,8 @@ export interface TuneSettings {
   queueName: string;
   logger: Logger;
   signal: AbortSignal;
-  progress(total: number): Progress;
+  /** A progress display for `total` steps (the CLI passes its progress bar). */
+  progress(total: number): TuneProgress;
 }
 
 export interface TuneResult {
@@ -55,11 +61,11 @@ export interface TuneResult {
 }
 
 async function findProcessor(settings: TuneSettings) {
-  const table = await loadProcessorTable(settings.config.plugins, process.cwd());
+  const table = await loadProcessors(settings.config);
   const entry = table.entries().find(([name]) => name === settings.processor);
   if (!entry) {
     const names = table.entries().map(([name]) => name);
-    throw new UsageError(
+    throw new TuneInputError(
       `unknown processor "${settings.processor}"; known here: ${names.join(', ')}. ` +
         'A plugin\'s processor needs its module: --plugin ./my-processor.mjs (or TROUPE_PLUGINS, or "plugins" in the config file)',
     );

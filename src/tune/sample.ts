@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { encodePayload } from '../queue/codec.js';
 import { ValidationError } from '../queue/errors.js';
 import { DEFAULT_QUEUE_OPTIONS } from '../queue/options.js';
-import { UsageError } from '../cli/exit.js';
+import { TuneInputError } from './input-error.js';
 
 /** The job data `troupe tune` runs, copied into every job it enqueues. */
 export interface Sample {
@@ -23,15 +23,15 @@ const HOW =
  */
 export function readSample(path: string | undefined): Sample {
   if (path === undefined || path === '') {
-    throw new UsageError(`--sample FILE is required: the data of the job to tune with; ${HOW}`);
+    throw new TuneInputError(`--sample FILE is required: the data of the job to tune with; ${HOW}`);
   }
   let raw: Buffer;
   try {
-    if (statSync(path).isDirectory()) throw new UsageError(`--sample: ${path} is a directory; give one file: ${HOW}`);
+    if (statSync(path).isDirectory()) throw new TuneInputError(`--sample: ${path} is a directory; give one file: ${HOW}`);
     raw = readFileSync(path);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`--sample: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}; check the path and its permissions`);
+    if (err instanceof TuneInputError) throw err;
+    throw new TuneInputError(`--sample: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}; check the path and its permissions`);
   }
   let data: unknown = raw;
   let kind: Sample['kind'] = 'bytes';
@@ -40,7 +40,7 @@ export function readSample(path: string | undefined): Sample {
       data = JSON.parse(raw.toString('utf8'));
       kind = 'json';
     } catch (err) {
-      throw new UsageError(
+      throw new TuneInputError(
         `--sample: ${path} ends in .json but is not valid JSON (${err instanceof Error ? err.message : String(err)}); fix it, or rename it to send it as raw bytes`,
       );
     }
@@ -49,7 +49,7 @@ export function readSample(path: string | undefined): Sample {
     const encoded = encodePayload(data, DEFAULT_QUEUE_OPTIONS.maxPayloadBytes, 'sample');
     return { path, data, kind, bytes: encoded.value.byteLength };
   } catch (err) {
-    if (err instanceof ValidationError) throw new UsageError(`--sample: ${path} ${err.detail}`);
+    if (err instanceof ValidationError) throw new TuneInputError(`--sample: ${path} ${err.detail}`);
     throw err;
   }
 }
@@ -66,6 +66,6 @@ export function checkSampleFits(processor: { name: string; validate?: (input: un
     problem = err instanceof Error ? err.message : String(err);
   }
   if (problem) {
-    throw new UsageError(`--sample: ${processor.name} refuses ${sample.path} (${sample.kind === 'json' ? 'JSON' : `${sample.bytes} bytes`}): ${problem}`);
+    throw new TuneInputError(`--sample: ${processor.name} refuses ${sample.path} (${sample.kind === 'json' ? 'JSON' : `${sample.bytes} bytes`}): ${problem}`);
   }
 }

@@ -9,9 +9,10 @@ import { CONFIG_KEYS, type ConfigKey, type Source } from '../../supervisor/confi
 import { tuneSvg } from '../../tune/chart.js';
 import { defaultSvgPath, sweep, tuneQueueName } from '../../tune/plan.js';
 import { formatReport, reportJson } from '../../tune/report.js';
+import { TuneInputError } from '../../tune/input-error.js';
 import { SupervisorStuckError } from '../../tune/measure.js';
 import { runTune } from '../../tune/run.js';
-import { readSample } from '../../tune/sample.js';
+import { readSample, type Sample } from '../../tune/sample.js';
 import { configFromArgs, flagName, withConfigFlags } from '../config-args.js';
 import { EXIT_OK, EXIT_RUNTIME, reportError, UsageError } from '../exit.js';
 import { note, print, printJson } from '../output.js';
@@ -57,6 +58,11 @@ function refuseSwept(argv: Record<string, unknown>, sources: Record<ConfigKey, S
       note(`ignoring ${key} from the ${sources[key] === 'env' ? `environment (${CONFIG_KEYS[key].env.join(' or ')})` : 'config file'}: tune sweeps it`);
     }
   }
+}
+
+/** tune/ reports bad input as TuneInputError; to the CLI it is a usage error (exit 2), same message. */
+function asUsageError(err: unknown): unknown {
+  return err instanceof TuneInputError ? new UsageError(err.message, { cause: err }) : err;
 }
 
 /** Refuses an unwritable chart path now, not after minutes of measuring. */
@@ -112,7 +118,12 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     const maxTasksPerThread = wholeNumberFlag('--max-tasks-per-thread', argv.maxTasksPerThread, 1, CONFIG_KEYS.tasksPerThread.max);
     const seconds = checkSeconds(argv.seconds);
     const rounds = wholeNumberFlag('--rounds', argv.rounds, 1, MAX_ROUNDS);
-    const sample = readSample(argv.sample);
+    let sample: Sample;
+    try {
+      sample = readSample(argv.sample);
+    } catch (err) {
+      throw asUsageError(err);
+    }
     const svgPath = checkSvgPath(argv.svg ?? defaultSvgPath(processor));
     const { config, sources } = configFromArgs(argv as Record<string, unknown>);
     refuseSwept(argv as Record<string, unknown>, sources);
@@ -162,7 +173,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
         process.exit(reportError(err));
       }
       if (controller.signal.aborted) throw new Error(`tune interrupted: nothing to recommend; the tune queue ${queueName} was removed`, { cause: err });
-      throw err;
+      throw asUsageError(err);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
