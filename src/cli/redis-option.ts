@@ -1,12 +1,12 @@
 import type { Argv } from 'yargs';
-import { createRedis, durabilityOf, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
+import { createRedis, DEFAULT_REDIS_URL, durabilityOf, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
 import { validateQueueName } from '../queue/context.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { probeRedis } from '../queue/redis-probe.js';
 import { RedisErrorCode } from '../queue/redis-url.js';
 import { CodedError } from '../errors.js';
-import { CONFIG_KEYS, connectionSpec, DEFAULT_REDIS_URL, envLayer, resolveConfig, type ConfigKey, type Layer } from '../supervisor/config.js';
+import { CONFIG_KEYS, connectionSpec, envLayer, resolveConfig, type ConfigKey, type Layer } from '../supervisor/config.js';
 import { UsageError } from './exit.js';
 import { fileLayer, flagName, flagsLayer } from './config-args.js';
 import { withJsonOption, type JsonArgs } from './output.js';

@@ -54,7 +54,13 @@ export interface FailOutcome {
 
 /** Fields per job in the lease reply (see lua/lease.lua). */
 const LEASE_FIELDS = 13;
-const MAX_LEASE_BATCH = 1000;
+/**
+ * The most jobs one lease call may take (`lease(owner, max)` refuses more), so one script call
+ * never holds Redis for long. It also bounds the delayed jobs one lease call promotes and the
+ * expired leases one reclaim call takes back. How many a supervisor asks for is its own choice
+ * (LEASE_LOOP_BATCH in src/supervisor/lease-loop.ts).
+ */
+export const MAX_LEASE_PER_CALL = 1000;
 /** Error stacks are kept for diagnosis, not as a place to store megabytes. */
 const MAX_STACK_CHARS = 8192;
 
@@ -94,11 +100,11 @@ export class QueueConsumer {
   }
 
   async lease<D = unknown>(owner: string, max: number, leaseMs: number): Promise<LeaseBatch<D>> {
-    if (!Number.isInteger(max) || max < 1 || max > MAX_LEASE_BATCH) throw new ValidationError('max', `must be a whole number from 1 to ${MAX_LEASE_BATCH}, got ${max}`);
+    if (!Number.isInteger(max) || max < 1 || max > MAX_LEASE_PER_CALL) throw new ValidationError('max', `must be a whole number from 1 to ${MAX_LEASE_PER_CALL}, got ${max}`);
     if (!Number.isInteger(leaseMs) || leaseMs < 100) throw new ValidationError('leaseMs', `must be a whole number of at least 100, got ${leaseMs}`);
     const now = this.context.clock();
     const reply = (await this.context.scripts.runBuffer('lease', [
-      this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_BATCH,
+      this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_PER_CALL,
     ])) as unknown[];
     const status = Number(str(reply[0]));
     const due = Number(str(reply[1]));
@@ -191,7 +197,7 @@ export class QueueConsumer {
   }
 
   /** Takes back expired leases: to pending, or to dead past the last attempt. */
-  async reclaim(limit = MAX_LEASE_BATCH): Promise<{ requeued: string[]; dead: string[] }> {
+  async reclaim(limit = MAX_LEASE_PER_CALL): Promise<{ requeued: string[]; dead: string[] }> {
     const [requeued, dead] = (await this.context.scripts.run('reclaim', [
       this.context.keys.prefix, this.context.clock(), limit, this.context.eventsMaxLen,
     ])) as [string[], string[]];

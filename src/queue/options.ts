@@ -91,7 +91,10 @@ export const DEFAULT_QUEUE_OPTIONS = Object.freeze({
 });
 
 const JOB_ID_PATTERN = /^[^\s{}]{1,256}$/;
-const MAX_DELAY_MS = 10 * 365 * 24 * 3_600_000;
+/** The longest delay, time limit or result TTL a job may have (ten years). */
+export const MAX_DELAY_MS = 10 * 365 * 24 * 3_600_000;
+/** The most attempts a job may have. */
+export const MAX_ATTEMPTS = 1000;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -178,7 +181,7 @@ export function validateJobOptions(value: unknown, field = 'options'): JobOption
     const at = value.runAt instanceof Date ? value.runAt.getTime() : value.runAt;
     out.runAt = wholeNumber(`${field}.runAt`, at, 0);
   }
-  if (value.attempts !== undefined) out.attempts = wholeNumber(`${field}.attempts`, value.attempts, 1, 1000);
+  if (value.attempts !== undefined) out.attempts = wholeNumber(`${field}.attempts`, value.attempts, 1, MAX_ATTEMPTS);
   if (value.backoff !== undefined) out.backoff = validateBackoff(`${field}.backoff`, value.backoff);
   if (value.timeoutMs !== undefined) out.timeoutMs = wholeNumber(`${field}.timeoutMs`, value.timeoutMs, 0, MAX_DELAY_MS);
   if (value.jobId !== undefined) {

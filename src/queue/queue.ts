@@ -41,7 +41,10 @@ export interface ListOptions {
 }
 
 /** Enqueue batches go to Redis in script calls of at most this many jobs. */
-const ENQUEUE_CHUNK = 1000;
+export const ENQUEUE_CHUNK = 1000;
+/** listJobs pages: the size when none is given, and the largest allowed. */
+export const LIST_DEFAULT_LIMIT = 50;
+export const LIST_MAX_LIMIT = 10_000;
 const ADMIN_BATCH = 1000;
 
 export function validateState(state: unknown): JobState {
@@ -53,9 +56,9 @@ export function validateState(state: unknown): JobState {
 
 function listWindow(options: ListOptions): { offset: number; limit: number } {
   const offset = options.offset ?? 0;
-  const limit = options.limit ?? 50;
+  const limit = options.limit ?? LIST_DEFAULT_LIMIT;
   if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('offset', `must be a whole number of at least 0, got ${offset}`);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ValidationError('limit', `must be a whole number from 1 to 10000, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > LIST_MAX_LIMIT) throw new ValidationError('limit', `must be a whole number from 1 to ${LIST_MAX_LIMIT}, got ${limit}`);
   return { offset, limit };
 }
 

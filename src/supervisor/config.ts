@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { RedisConnectionSpec } from '../queue/connection.js';
+import { DEFAULT_REDIS_URL, type RedisConnectionSpec } from '../queue/connection.js';
+import { QUEUE_NAME_PATTERN } from '../queue/keys.js';
 import { CodedError, type CodedErrorOptions } from '../errors.js';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../queue/redis-url.js';
 import { validateScheduleList, type Schedule } from '../scheduler/spec.js';
@@ -76,8 +77,6 @@ export interface SupervisorConfig {
   /** Alert when a queue's dead-letter set holds more jobs than this (0 = off). */
   alertDlqSize: number;
 }
-
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** The one place supervisor defaults live (threads follow the machine's cores). */
 export function defaultConfig(): SupervisorConfig {
@@ -208,8 +207,6 @@ export interface Layer {
   values: Partial<Record<string, unknown>>;
 }
 
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
-
 function coerce(key: ConfigKey, raw: unknown, where: string): unknown {
   const spec = CONFIG_KEYS[key];
   const fail = (what: string): never => {
@@ -232,7 +229,7 @@ function coerce(key: ConfigKey, raw: unknown, where: string): unknown {
       const list = (items as unknown[]).map((item) => (typeof item === 'string' ? item.trim() : fail('must contain only strings'))).filter(Boolean);
       if (key === 'queues') {
         if (list.length === 0) fail('needs at least one queue');
-        for (const q of list) if (!QUEUE_NAME.test(q as string)) fail(`queue ${JSON.stringify(q)} is not a valid name (letters, digits, _ . : -)`);
+        for (const q of list) if (!QUEUE_NAME_PATTERN.test(q as string)) fail(`queue ${JSON.stringify(q)} is not a valid name (letters, digits, _ . : -)`);
       }
       return list;
     }

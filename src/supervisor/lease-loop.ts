@@ -3,8 +3,13 @@ import { ErrorBackoff, Sleeper } from './timers.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Logger } from './logger.js';
 
-/** Most jobs taken in one lease call: the measured knee of Node CPU per job (shared/PEERS.md). */
-const MAX_LEASE_BATCH = 128;
+/**
+ * Most jobs one lease loop asks for per call; the queue would allow up to MAX_LEASE_PER_CALL
+ * (src/queue/consumer.ts). 128 is also the default --prefetch and the largest batch the
+ * queue-ops bench measures lease+complete at (1, 16 and 128: docs/benchmarks.md, "queue-ops").
+ * The measurement first cited for it (a knee of Node CPU per job) is not in this repository.
+ */
+const LEASE_LOOP_BATCH = 128;
 /** Longest a blocked wait lasts before the loop looks again (paused queues, clock drift). */
 const MAX_IDLE_WAIT_MS = 5000;
 
@@ -47,7 +52,7 @@ export class LeaseLoop {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const want = Math.min(MAX_LEASE_BATCH, this.dispatcher.wanted());
+        const want = Math.min(LEASE_LOOP_BATCH, this.dispatcher.wanted());
         if (want === 0) {
           await Promise.race([this.dispatcher.capacityChanged(), this.stopped]);
           continue;

@@ -79,6 +79,9 @@ export class MetricsService implements SupervisorService {
       case 'released':
         s.counts.released += 1;
         return;
+      case 'paused':
+        s.counts.resourcePaused += 1;
+        return;
     }
   };
 

@@ -4,16 +4,13 @@ import { encodePayload } from '../../queue/codec.js';
 import { ValidationError } from '../../queue/errors.js';
 import { validateProcessorName, type JobSpec } from '../../queue/job-args.js';
 import { PRIORITIES, type Priority } from '../../queue/keys.js';
-import { DEFAULT_QUEUE_OPTIONS, validateJobOptions, type JobOptions } from '../../queue/options.js';
-import type { EnqueueResult } from '../../queue/queue.js';
+import { DEFAULT_QUEUE_OPTIONS, MAX_ATTEMPTS, MAX_DELAY_MS, validateJobOptions, type JobOptions } from '../../queue/options.js';
+import { ENQUEUE_CHUNK, type EnqueueResult } from '../../queue/queue.js';
 import { UsageError } from '../exit.js';
 import { note, type JsonArgs } from '../output.js';
 import { checkQueueName, wholeNumberFlag, withQueue, withRedisUrl, type RedisArgs } from '../redis-option.js';
 
-/** Jobs per enqueueMany call: one script call each, and the unit of progress reports. */
-const BATCH = 1000;
 const MAX_COUNT = 10_000_000;
-const MAX_DELAY_MS = 10 * 365 * 24 * 3_600_000;
 
 interface EnqueueArgs extends RedisArgs, JsonArgs {
   queue: string;
@@ -73,7 +70,7 @@ function jobOptions(argv: EnqueueArgs): JobOptions {
   const options: JobOptions = {};
   if (argv.priority !== undefined) options.priority = argv.priority;
   if (argv.delayMs !== undefined) options.delayMs = wholeNumberFlag('--delay-ms', argv.delayMs, 0, MAX_DELAY_MS);
-  if (argv.attempts !== undefined) options.attempts = wholeNumberFlag('--attempts', argv.attempts, 1, 1000);
+  if (argv.attempts !== undefined) options.attempts = wholeNumberFlag('--attempts', argv.attempts, 1, MAX_ATTEMPTS);
   if (argv.timeoutMs !== undefined) options.timeoutMs = wholeNumberFlag('--timeout-ms', argv.timeoutMs, 0, MAX_DELAY_MS);
   return asUsage('options', () => validateJobOptions(options));
 }
@@ -85,7 +82,7 @@ function jobId(stem: string | undefined, count: number, n: number): string | und
 }
 
 function progress(done: number, total: number, last: { shown: number }): void {
-  if (total <= BATCH) return;
+  if (total <= ENQUEUE_CHUNK) return;
   // A terminal gets one redrawn line; logs get a line per tenth so they stay short.
   if (process.stderr.isTTY) {
     process.stderr.write(`\rtroupe: enqueued ${done}/${total}${done === total ? '\n' : ''}`);
@@ -112,7 +109,7 @@ export const enqueueCommand: CommandModule<object, EnqueueArgs> = {
         requiresArg: true,
         describe: 'the payload from a file: parsed JSON if the name ends in .json, otherwise its raw bytes',
       })
-      .option('count', { type: 'number', requiresArg: true, describe: `how many identical jobs to add (1 to ${MAX_COUNT}), sent ${BATCH} at a time` })
+      .option('count', { type: 'number', requiresArg: true, describe: `how many identical jobs to add (1 to ${MAX_COUNT}), sent ${ENQUEUE_CHUNK} at a time` })
       .option('id', {
         type: 'string',
         requiresArg: true,
@@ -149,7 +146,8 @@ export const enqueueCommand: CommandModule<object, EnqueueArgs> = {
       if (argv.json) await write('[');
       try {
         while (done < count) {
-          const size = Math.min(BATCH, count - done);
+          // One script call per enqueueMany, and the unit of progress reports.
+          const size = Math.min(ENQUEUE_CHUNK, count - done);
           const specs = Array.from({ length: size }, (_, i): JobSpec => {
             const id = jobId(argv.id, count, done + i + 1);
             return { processor, data, options: id === undefined ? options : { ...options, jobId: id } };

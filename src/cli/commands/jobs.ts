@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { JobRecord } from '../../queue/job.js';
 import { JOB_STATES, type JobState } from '../../queue/keys.js';
-import type { Queue } from '../../queue/queue.js';
+import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, type Queue } from '../../queue/queue.js';
 import { formatAge, formatTable, oneLine, print, printJson, type Cell, type JsonArgs } from '../output.js';
 import { checkQueueName, wholeNumberFlag, withAdminOptions, withQueue, withQueueOption, type QueueArgs, type RedisArgs } from '../redis-option.js';
 
@@ -14,16 +14,14 @@ interface JobsArgs extends RedisArgs, JsonArgs, QueueArgs, PageArgs {
   state: JobState;
 }
 
-export const MAX_LIMIT = 10_000;
-
 export function withPageOptions<T>(yargs: Argv<T>): Argv<T & PageArgs> {
   return yargs
-    .option('limit', { type: 'number', requiresArg: true, default: 50, describe: `most jobs to show (1 to ${MAX_LIMIT})` })
+    .option('limit', { type: 'number', requiresArg: true, default: LIST_DEFAULT_LIMIT, describe: `most jobs to show (1 to ${LIST_MAX_LIMIT})` })
     .option('offset', { type: 'number', requiresArg: true, default: 0, describe: 'jobs to skip first, for the next page' }) as unknown as Argv<T & PageArgs>;
 }
 
 export function pageWindow(argv: PageArgs): { limit: number; offset: number } {
-  return { limit: wholeNumberFlag('--limit', argv.limit ?? 50, 1, MAX_LIMIT), offset: wholeNumberFlag('--offset', argv.offset ?? 0, 0) };
+  return { limit: wholeNumberFlag('--limit', argv.limit ?? LIST_DEFAULT_LIMIT, 1, LIST_MAX_LIMIT), offset: wholeNumberFlag('--offset', argv.offset ?? 0, 0) };
 }
 
 export function jobRow(job: JobRecord, now: number): Cell[] {
