@@ -153,7 +153,7 @@ describe('through a real supervisor', () => {
     await assert.rejects(queue.waitForResult(id, { timeoutMs: 30_000 }), (err: Error & { jobError?: { name: string; code: string; message: string } }) => {
       assert.equal(err.jobError?.name, 'TimeoutError');
       assert.equal(err.jobError?.code, 'JOB_TIMEOUT');
-      assert.match(err.jobError?.message ?? '', /ran past its 500 ms time limit and its thread was stopped/);
+      assert.match(err.jobError?.message ?? '', /ran past its 500 ms time limit, set by the job's timeoutMs, and its thread was stopped/);
       return true;
     });
   });

@@ -57,6 +57,8 @@ for (const fault of FAULTS) {
     const stopped = s.logs.find((l) => l.msg === 'supervisor stopped');
     assert.ok(stopped, 'clean shutdown logged');
     if (fault.mode === 'loop') assert.equal(stopped.timedOut, 2);
+    // Both runs took their thread down; the one restart counter (registry, /status, logs) saw both.
+    assert.ok(Number(stopped.threadRestarts) >= 2, `threadRestarts: ${String(stopped.threadRestarts)}`);
   });
 }
 
@@ -83,7 +85,24 @@ test('a processor that leaks on every job runs 20,000 jobs with RSS bounded by r
   assert.equal(await s.exited, 0);
   const stopped = s.logs.find((l) => l.msg === 'supervisor stopped');
   assert.ok(Number(stopped?.threadsRetired) >= 15, `threads retired: ${String(stopped?.threadsRetired)}`);
+  assert.equal(stopped?.threadRestarts, 0, 'a retirement is not a restart, nor is closing the pool');
   assert.equal(stopped?.completed, total);
+});
+
+test("a time limit from --job-timeout-ms is reported as the supervisor's default, not as the job's own", async () => {
+  const name = 'default-limit';
+  const queue = open(name);
+  const s = supervisor(name, ['--job-timeout-ms', '300']);
+  await s.started();
+  const looping = await queue.enqueue('fail', { mode: 'loop' }, { attempts: 1 });
+  const dead = await eventually(async () => {
+    const j = await queue.getJob(looping.id);
+    return j?.state === 'dead' ? j : undefined;
+  }, 20_000, 'the looping job to be dead');
+  assert.equal(dead.error?.code, 'JOB_TIMEOUT');
+  assert.match(dead.error?.message ?? '', /ran past its 300 ms time limit, set by the supervisor's default, and its thread was stopped; raise it with --job-timeout-ms/);
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
 });
 
 test('with two tasks per thread, a timed-out job is blamed alone: its sibling on the same thread is handed back and completes', async () => {

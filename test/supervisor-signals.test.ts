@@ -5,6 +5,7 @@ import { Queue } from '../src/index.js';
 import { listSupervisors } from '../src/supervisor/registry.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
 import { usePrivateRedis } from './helpers/fixture.js';
+import { freePort } from './helpers/redis-server.js';
 
 const fx = usePrivateRedis();
 
@@ -22,7 +23,8 @@ function open(name: string): Queue {
 
 test('processor signals: unrecoverable goes dead at once, retry-after sets the delay, resource pauses the queue', async () => {
   const queue = open('signals');
-  const s = supervisor(['--queues', 'signals']);
+  const httpPort = await freePort();
+  const s = supervisor(['--queues', 'signals', '--http-port', String(httpPort)]);
   await s.started();
 
   const unrecoverable = await queue.enqueue('fail', { mode: 'unrecoverable' }, { attempts: 5 });
@@ -50,6 +52,12 @@ test('processor signals: unrecoverable goes dead at once, retry-after sets the d
   const job = await queue.getJob(resource.id);
   assert.equal(job?.state, 'pending', 'handed back, not failed');
   assert.equal(job?.attempts, 0, 'without using its only attempt');
+  // A resource pause is an outcome like any other: it reaches the metrics.
+  const metrics = await eventually(async () => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    return /^troupe_jobs_resource_paused_total\{queue="signals",processor="fail"\} 1$/m.test(text) ? text : undefined;
+  }, 10_000, 'the resource pause in /metrics');
+  assert.match(metrics, /^troupe_jobs_released_total\{queue="signals",processor="fail"\} 0$/m, 'counted once, as a pause');
   const held = await queue.enqueue('echo', 'waits for the pause');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal((await queue.getJob(held.id))?.state, 'pending', 'nothing runs while the queue is paused');
@@ -58,6 +66,9 @@ test('processor signals: unrecoverable goes dead at once, retry-after sets the d
 
   s.child.kill('SIGTERM');
   assert.equal(await s.exited, 0);
+  const stopped = s.logs.find((l) => l.msg === 'supervisor stopped');
+  // The resumed queue runs the resource job again, which may pause it once more before the exit.
+  assert.ok(Number(stopped?.resourcePauses) >= 1, `resourcePauses: ${String(stopped?.resourcePauses)}`);
 });
 
 test('follow-up jobs are enqueued with ids derived from the parent, on any queue, exactly once', async () => {

@@ -19,6 +19,7 @@ const script = `
 import { Piscina } from 'piscina';
 import { threadEntryUrl } from './threads/entry.js';
 import { loadPlugins } from './processors/plugins.js';
+import { CELL_SLOTS } from './threads/protocol.js';
 const [, , pluginsDir] = process.argv;
 const plugins = await loadPlugins(['./greet.mjs'], pluginsDir);
 const pool = new Piscina({
@@ -28,7 +29,7 @@ const pool = new Piscina({
   resourceLimits: { maxOldGenerationSizeMb: 64 },
 });
 const job = (processor, data) => ({ id: processor, queue: 'q', processor, data, attempt: 1, maxAttempts: 1, timeoutMs: 0 });
-const cell = new SharedArrayBuffer(24);
+const cell = new SharedArrayBuffer(CELL_SLOTS * 8);
 const ok = await pool.run({ jobs: [job('echo', Buffer.from('bytes')), job('greet', { who: 'node' })], cell });
 let crash;
 try {

@@ -1,7 +1,7 @@
 import { encodeHistogram, Latency } from './latency.js';
 import { Meter } from './meter.js';
 
-export const COUNTER_NAMES = ['leased', 'completed', 'failed', 'retried', 'dead', 'timedOut', 'leaseLost', 'released'] as const;
+export const COUNTER_NAMES = ['leased', 'completed', 'failed', 'retried', 'dead', 'timedOut', 'leaseLost', 'released', 'resourcePaused'] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export type Counts = Record<CounterName, number>;
 
@@ -22,7 +22,7 @@ export const slotOf = (at: number): number => at - (at % SLOT_MS);
 
 /** Everything recorded about one processor's jobs on one queue. */
 export class JobSeries {
-  readonly counts: Counts = { leased: 0, completed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0 };
+  readonly counts: Counts = { leased: 0, completed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, resourcePaused: 0 };
   readonly wait = new Latency();
   readonly run = new Latency();
   readonly endToEnd = new Latency();

@@ -19,6 +19,7 @@ const COUNTERS: Record<CounterName, [string, string]> = {
   timedOut: ['troupe_jobs_timed_out_total', 'Runs that passed their time limit.'],
   leaseLost: ['troupe_jobs_lease_lost_total', 'Outcomes refused because the lease had expired or moved (the result was discarded).'],
   released: ['troupe_jobs_released_total', 'Jobs handed back to the queue without using an attempt (shutdown, a stopped thread).'],
+  resourcePaused: ['troupe_jobs_resource_paused_total', 'Jobs that reported a resource their queue needs as unavailable: handed back, and the queue paused.'],
 };
 
 const LATENCIES: Record<LatencyKind, [string, string]> = {

@@ -1,21 +1,18 @@
-import type { EncodedPayload } from '../queue/codec.js';
 import type { QueueConsumer } from '../queue/consumer.js';
 import type { ErrorInfo } from '../queue/errors.js';
-import type { FollowUpJob } from '../processors/contract.js';
 import type { FollowUpBatch, FollowUpEnqueuer } from './follow-ups.js';
 import type { HeldJob } from './held-job.js';
 import type { Disposition, SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
+import type { Ack } from './outcomes.js';
 import type { SupervisorStats } from './stats.js';
+import { ErrorBackoff } from './timers.js';
 
-type Ack =
-  | { kind: 'complete'; held: HeldJob; result: unknown; followUps: FollowUpJob[]; encoded?: EncodedPayload }
-  | { kind: 'fail'; held: HeldJob; error: ErrorInfo | Error; unrecoverable: boolean; retryAfterMs?: number }
-  | { kind: 'release'; held: HeldJob };
+type AckOf<K extends Ack['kind']> = Extract<Ack, { kind: K }>;
 
-const MAX_BATCH = 128;
-const MAX_RETRY_DELAY_MS = 5000;
-
+/** Outcomes of one kind written in one call; a flush takes up to this many of each kind. */
+export const MAX_ACK_BATCH = 128;
+const ACK_KINDS = 4;
 
 /** A plain object that keeps name, code and stack when handed to QueueConsumer.fail. */
 function asError(info: ErrorInfo | Error): Error {
@@ -27,17 +24,20 @@ function asError(info: ErrorInfo | Error): Error {
   return err;
 }
 
+const ofKind = <K extends Ack['kind']>(batch: readonly Ack[], kind: K): AckOf<K>[] => batch.filter((a): a is AckOf<K> => a.kind === kind);
+
 /**
- * Collects outcomes of one queue and writes them in batches: one complete, one fail and one
- * release call per flush, however many jobs finished since the last one. A failed write is
- * retried with back-off (Redis restarting): outcomes are never dropped, and a lease that
- * expired meanwhile is reported as lost by Redis, not guessed here.
+ * The only writer of job outcomes to Redis and the only emitter of `settled`. Collects one
+ * queue's acks and writes them in batches: one complete, one fail and one release call per
+ * flush however many jobs finished since the last one (resource pauses, rare, one call each).
+ * A failed write is retried with back-off (Redis restarting): outcomes are never dropped, and
+ * a lease that expired meanwhile is reported as lost by Redis, not guessed here.
  */
 export class Acker {
   private pending: Ack[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
-  private failures = 0;
+  private readonly backoff = new ErrorBackoff(100, 5000);
 
   constructor(
     private readonly consumer: QueueConsumer,
@@ -48,31 +48,10 @@ export class Acker {
     private readonly events: SupervisorEvents,
   ) {}
 
-  private settled(acks: readonly Ack[], disposition: (id: string) => Disposition): void {
-    const at = Date.now();
-    for (const { held } of acks) this.events.emit('settled', { job: held.job, disposition: disposition(held.job.id), at });
-  }
-
   push(ack: Ack): void {
     ack.held.state = 'acking';
-    this.pending.push(this.checkResult(ack));
+    this.pending.push(ack);
     this.schedule();
-  }
-
-  /**
-   * A result Redis would refuse (too large, not JSON) would fail its whole batch on every retry;
-   * it becomes the job's own unrecoverable failure instead, with the reason.
-   */
-  private checkResult(ack: Ack): Ack {
-    if (ack.kind !== 'complete') return ack;
-    try {
-      return { ...ack, encoded: this.consumer.encodeResult(ack.result, ack.held.job.id) };
-    } catch (err) {
-      const error = new Error(`the processor's result cannot be stored: ${err instanceof Error ? err.message : String(err)}`);
-      error.name = 'ResultError';
-      (error as Error & { code?: string }).code = 'RESULT_INVALID';
-      return { kind: 'fail', held: ack.held, error, unrecoverable: true };
-    }
   }
 
   /** Resolves once everything pushed so far is written. */
@@ -81,6 +60,11 @@ export class Acker {
       if (this.flushing) await this.flushing;
       else await this.flush();
     }
+  }
+
+  private settled(acks: readonly Ack[], disposition: (id: string) => Disposition): void {
+    const at = Date.now();
+    for (const { held } of acks) this.events.emit('settled', { job: held.job, disposition: disposition(held.job.id), at });
   }
 
   private schedule(): void {
@@ -94,18 +78,17 @@ export class Acker {
 
   private flush(): Promise<void> {
     if (this.flushing || this.pending.length === 0) return this.flushing ?? Promise.resolve();
-    const batch = this.pending.splice(0, MAX_BATCH * 3);
+    const batch = this.pending.splice(0, MAX_ACK_BATCH * ACK_KINDS);
     this.flushing = this.write(batch)
       .then(async (unwritten) => {
         const written = batch.filter((a) => !unwritten.includes(a));
         for (const ack of written) this.onSettled(ack.held);
         if (unwritten.length === 0) {
-          this.failures = 0;
+          this.backoff.reset();
           return;
         }
-        this.failures += 1;
         this.pending.unshift(...unwritten);
-        await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** this.failures)));
+        await new Promise((r) => setTimeout(r, this.backoff.next()));
       })
       .finally(() => {
         this.flushing = undefined;
@@ -120,9 +103,10 @@ export class Acker {
    * as a lost lease and be miscounted).
    */
   private async write(batch: Ack[]): Promise<Ack[]> {
-    const completes = batch.filter((a): a is Extract<Ack, { kind: 'complete' }> => a.kind === 'complete');
-    const fails = batch.filter((a): a is Extract<Ack, { kind: 'fail' }> => a.kind === 'fail');
-    const releases = batch.filter((a): a is Extract<Ack, { kind: 'release' }> => a.kind === 'release');
+    const completes = ofKind(batch, 'complete');
+    const fails = ofKind(batch, 'fail');
+    const releases = ofKind(batch, 'release');
+    const pauses = ofKind(batch, 'pause');
     const unwritten: Ack[] = [];
     const notReplicatedBefore = this.consumer.notReplicated;
     const attempt = async (acks: Ack[], what: string, call: () => Promise<string[]>) => {
@@ -142,41 +126,10 @@ export class Acker {
       }
     };
     await Promise.all([
-      attempt(completes, 'completion', async () => {
-        const withFollowUps: FollowUpBatch[] = completes
-          .filter((a) => a.followUps.length > 0)
-          .map((a) => ({ parentQueue: a.held.job.queue, parentId: a.held.job.id, jobs: a.followUps }));
-        if (withFollowUps.length > 0) await this.followUps.enqueue(withFollowUps);
-        const lost = await this.consumer.complete(completes.map((a) => ({ lease: a.held.job.lease, result: a.result, ...(a.encoded ? { encoded: a.encoded } : {}) })));
-        this.stats.completed += completes.length - lost.length;
-        const lostSet = new Set(lost);
-        this.settled(completes, (id) => (lostSet.has(id) ? 'lost' : 'completed'));
-        return lost;
-      }),
-      attempt(fails, 'failure', async () => {
-        const outcome = await this.consumer.fail(
-          fails.map((a) => ({
-            job: a.held.job,
-            error: asError(a.error),
-            unrecoverable: a.unrecoverable,
-            ...(a.retryAfterMs !== undefined ? { retryAfterMs: a.retryAfterMs } : {}),
-          })),
-        );
-        this.stats.failed += fails.length - outcome.lost.length;
-        this.stats.retried += outcome.retried.length;
-        this.stats.dead += outcome.dead.length;
-        const lostSet = new Set(outcome.lost);
-        const deadSet = new Set(outcome.dead);
-        this.settled(fails, (id) => (lostSet.has(id) ? 'lost' : deadSet.has(id) ? 'dead' : 'retried'));
-        return outcome.lost;
-      }),
-      attempt(releases, 'release', async () => {
-        const lost = await this.consumer.release(releases.map((a) => a.held.job.lease));
-        this.stats.released += releases.length - lost.length;
-        const lostSet = new Set(lost);
-        this.settled(releases, (id) => (lostSet.has(id) ? 'lost' : 'released'));
-        return lost;
-      }),
+      attempt(completes, 'completion', () => this.writeCompletes(completes)),
+      attempt(fails, 'failure', () => this.writeFails(fails)),
+      attempt(releases, 'release', () => this.writeReleases(releases)),
+      ...pauses.map((pause) => attempt([pause], 'resource pause', () => this.writePause(pause))),
     ]);
     const notReplicated = this.consumer.notReplicated - notReplicatedBefore;
     if (notReplicated > 0) {
@@ -187,5 +140,57 @@ export class Acker {
       );
     }
     return unwritten;
+  }
+
+  private async writeCompletes(completes: AckOf<'complete'>[]): Promise<string[]> {
+    const withFollowUps: FollowUpBatch[] = completes
+      .filter((a) => a.followUps.length > 0)
+      .map((a) => ({ parentQueue: a.held.job.queue, parentId: a.held.job.id, jobs: a.followUps }));
+    if (withFollowUps.length > 0) await this.followUps.enqueue(withFollowUps);
+    const lost = await this.consumer.complete(completes.map((a) => ({ lease: a.held.job.lease, encoded: a.encoded })));
+    this.stats.completed += completes.length - lost.length;
+    const lostSet = new Set(lost);
+    this.settled(completes, (id) => (lostSet.has(id) ? 'lost' : 'completed'));
+    return lost;
+  }
+
+  private async writeFails(fails: AckOf<'fail'>[]): Promise<string[]> {
+    const outcome = await this.consumer.fail(
+      fails.map((a) => ({
+        job: a.held.job,
+        error: asError(a.error),
+        unrecoverable: a.unrecoverable,
+        ...(a.retryAfterMs !== undefined ? { retryAfterMs: a.retryAfterMs } : {}),
+      })),
+    );
+    this.stats.failed += fails.length - outcome.lost.length;
+    this.stats.retried += outcome.retried.length;
+    this.stats.dead += outcome.dead.length;
+    const lostSet = new Set(outcome.lost);
+    const deadSet = new Set(outcome.dead);
+    this.settled(fails, (id) => (lostSet.has(id) ? 'lost' : deadSet.has(id) ? 'dead' : 'retried'));
+    return outcome.lost;
+  }
+
+  private async writeReleases(releases: AckOf<'release'>[]): Promise<string[]> {
+    const lost = await this.consumer.release(releases.map((a) => a.held.job.lease));
+    this.stats.released += releases.length - lost.length;
+    const lostSet = new Set(lost);
+    this.settled(releases, (id) => (lostSet.has(id) ? 'lost' : 'released'));
+    return lost;
+  }
+
+  private async writePause(pause: AckOf<'pause'>): Promise<string[]> {
+    const { job } = pause.held;
+    const { lost, pausedUntil, level } = await this.consumer.pauseForResource(job, {
+      firstPauseMs: pause.firstPauseMs,
+      maxPauseMs: pause.maxPauseMs,
+      reason: pause.reason,
+    });
+    this.settled([pause], () => (lost ? 'lost' : 'paused'));
+    if (lost) return [job.id];
+    this.stats.resourcePauses += 1;
+    this.logger.warn({ queue: job.queue, jobId: job.id, reason: pause.reason, pausedUntil: new Date(pausedUntil).toISOString(), level }, 'queue paused: a resource its jobs need is unavailable');
+    return [];
   }
 }

@@ -1,13 +1,12 @@
 import type { LeasedJob } from '../queue/consumer.js';
 import type { Lease } from '../queue/lease.js';
-import { CELL_INDEX, CELL_SLOTS, CELL_THREAD_ID, type JobOutcome, type ThreadJob, type ThreadTaskResult } from '../threads/protocol.js';
-import type { Acker } from './acker.js';
+import { CELL_INDEX, CELL_SLOTS, CELL_THREAD_ID, type ThreadJob, type ThreadTaskResult } from '../threads/protocol.js';
 import type { SupervisorConfig } from './config.js';
 import type { HeldJob } from './held-job.js';
 import type { Logger } from './logger.js';
+import type { KilledFor, Outcomes } from './outcomes.js';
 import type { ThreadPool } from './pool.js';
 import type { SupervisorStats } from './stats.js';
-import { classifyTaskError, ShutdownError, ThreadCrashError, TimeoutError } from './task-failure.js';
 import { Watchdog } from './watchdog.js';
 import { ThreadRecycler } from './recycler.js';
 import type { SupervisorEvents } from './events.js';
@@ -19,17 +18,14 @@ export interface DispatcherDeps {
   config: SupervisorConfig;
   logger: Logger;
   stats: SupervisorStats;
-  ackerFor(queue: string): Acker;
-  /** The limit a job runs under: its own, else its processor's, else the configured default. */
-  timeoutFor(job: LeasedJob): number;
-  /** A processor said a resource every job of the queue needs is unavailable. */
-  onResourceUnavailable(held: HeldJob, outcome: Extract<JobOutcome, { status: 'failed' }>): void;
+  /** Where every task result and task error goes to become acks. */
+  outcomes: Outcomes;
 }
 
 interface RunningTask {
   jobs: HeldJob[];
   cell: BigInt64Array;
-  killedFor?: 'timeout' | 'shutdown';
+  killedFor?: KilledFor;
 }
 
 /** The thread running a task (0 until the thread picked it up). */
@@ -53,9 +49,10 @@ function transferable(data: unknown, transfer: ArrayBuffer[]): unknown {
 }
 
 /**
- * Holds leased jobs from lease to acknowledgement: buffers them, packs them into thread tasks
- * when threads are free, times each job from its real start, and turns every way a task can
- * end into a per-job outcome. Never queues inside Piscina, so a buffered job never times out.
+ * Holds leased jobs from lease to acknowledgement and schedules them: buffers them, packs them
+ * into thread tasks when threads are free, and stops a thread whose job overstays its limit.
+ * How a task ended goes to Outcomes as it is. Never queues inside Piscina, so a buffered job
+ * never times out.
  */
 export class Dispatcher {
   private buffer: HeldJob[] = [];
@@ -69,7 +66,7 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.slots = deps.config.threads * deps.config.tasksPerThread;
-    this.recycler = new ThreadRecycler(deps.config, deps.pool, deps.logger, deps.stats);
+    this.recycler = new ThreadRecycler(deps.config, deps.pool, deps.logger);
   }
 
   /** How many more jobs the lease loops should take now. */
@@ -99,7 +96,7 @@ export class Dispatcher {
 
   add(jobs: readonly LeasedJob[]): void {
     for (const job of jobs) {
-      const held: HeldJob = { job, timeoutMs: this.deps.timeoutFor(job), state: 'buffered', lost: false };
+      const held: HeldJob = { job, state: 'buffered', lost: false };
       this.buffer.push(held);
       let byId = this.held.get(job.queue);
       if (!byId) this.held.set(job.queue, (byId = new Map()));
@@ -193,14 +190,14 @@ export class Dispatcher {
   releaseBuffered(): number {
     const buffered = this.buffer;
     this.buffer = [];
-    for (const held of buffered) this.deps.ackerFor(held.job.queue).push({ kind: 'release', held });
+    this.deps.outcomes.released(buffered);
     return buffered.length;
   }
 
   /** Shutdown past its deadline: stop the threads of every running task; their jobs are failed for retry. */
   abortRunning(): void {
     for (const task of this.running) {
-      task.killedFor = 'shutdown';
+      task.killedFor = { reason: 'shutdown' };
       const thread = threadOf(task);
       if (thread > 0) this.deps.pool.stop(thread, 'kill');
     }
@@ -247,11 +244,12 @@ export class Dispatcher {
         data: transferable(job.data, transfer),
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
-        timeoutMs: held.timeoutMs,
+        // The job's own limit only: the thread resolves the rest and publishes what it applies.
+        timeoutMs: job.timeoutMs,
       };
     });
-    const watchdog = new Watchdog(cell, jobs.map((h) => h.timeoutMs), () => {
-      task.killedFor = 'timeout';
+    const watchdog = new Watchdog(cell, jobs.length, (_index, limit) => {
+      task.killedFor = { reason: 'timeout', limit };
       // The watchdog fires only after the job started, so the thread id is set.
       this.deps.pool.stop(threadOf(task), 'kill');
     });
@@ -260,7 +258,13 @@ export class Dispatcher {
       .run({ jobs: threadJobs, cell: cellBuffer }, transfer)
       .then(
         (result) => this.finished(task, result, performance.now() - startedAt),
-        (err: unknown) => this.failed(task, err, Number(Atomics.load(cell, CELL_INDEX))),
+        (err: unknown) =>
+          this.deps.outcomes.taskFailed(task.jobs, {
+            err,
+            index: Number(Atomics.load(cell, CELL_INDEX)),
+            ...(task.killedFor ? { killedFor: task.killedFor } : {}),
+            threadStopped: this.deps.pool.wasStopped(threadOf(task)),
+          }),
       )
       .catch((err: unknown) => this.deps.logger.error({ err }, 'handling a task outcome failed; its jobs will be reclaimed when their leases expire'))
       .finally(() => {
@@ -281,70 +285,8 @@ export class Dispatcher {
       const ran = result.durationsMs[i] ?? perJob;
       const before = this.runMs.get(name);
       this.runMs.set(name, before === undefined ? ran : before + EWMA_WEIGHT * (ran - before));
-      this.route(held, result.outcomes[i], ran);
     });
+    this.deps.outcomes.taskReturned(task.jobs, result, elapsedMs);
     this.recycler.afterTask(result);
-  }
-
-  private route(held: HeldJob, outcome: JobOutcome | undefined, durationMs: number): void {
-    const acker = this.deps.ackerFor(held.job.queue);
-    const { job } = held;
-    if (!outcome) {
-      acker.push({ kind: 'release', held });
-      return;
-    }
-    const end = outcome.status === 'completed' ? 'completed' : outcome.resourceUnavailable ? 'resource' : outcome.error.code === 'JOB_TIMEOUT' ? 'timeout' : 'failed';
-    this.deps.events.emit('ran', { job, end, runMs: durationMs, at: Date.now() });
-    if (outcome.status === 'completed') {
-      this.deps.logger.debug({ jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, durationMs }, 'job completed');
-      acker.push({ kind: 'complete', held, result: outcome.result, followUps: outcome.followUps });
-      return;
-    }
-    if (outcome.resourceUnavailable) {
-      this.deps.onResourceUnavailable(held, outcome);
-      return;
-    }
-    if (outcome.error.code === 'JOB_TIMEOUT') this.deps.stats.timedOut += 1;
-    this.deps.logger.debug(
-      { jobId: job.id, queue: job.queue, processor: job.processor, attempt: job.attempt, durationMs, err: outcome.error, unrecoverable: outcome.unrecoverable },
-      'job failed',
-    );
-    acker.push({
-      kind: 'fail',
-      held,
-      error: outcome.error,
-      unrecoverable: outcome.unrecoverable,
-      ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
-    });
-  }
-
-  /**
-   * The task did not return. The job the thread was running (the cell's index) bears the
-   * cause; jobs before it finished but their results died with the thread, and jobs after it
-   * never started: both go back without using an attempt.
-   */
-  private failed(task: RunningTask, err: unknown, index: number): void {
-    const end = classifyTaskError(err, task.killedFor, this.deps.pool.wasStopped(threadOf(task)));
-    if (end === 'thread-crashed') this.deps.logger.warn({ err, jobs: task.jobs.map((h) => h.job.id) }, 'a thread died while running jobs; it was replaced');
-    const at = Date.now();
-    task.jobs.forEach((held, i) => {
-      const acker = this.deps.ackerFor(held.job.queue);
-      const blamed = i === index && end !== 'sibling-killed';
-      const runEnd = !blamed ? 'interrupted' : end === 'thread-crashed' ? 'crash' : end;
-      if (i <= index) this.deps.events.emit('ran', { job: held.job, end: runEnd, at });
-      if (!blamed) {
-        acker.push({ kind: 'release', held });
-        return;
-      }
-      if (end === 'timeout') {
-        this.deps.stats.timedOut += 1;
-        this.deps.logger.warn({ jobId: held.job.id, queue: held.job.queue, processor: held.job.processor, timeoutMs: held.timeoutMs }, 'job timed out; its thread was stopped and replaced');
-        acker.push({ kind: 'fail', held, error: new TimeoutError(held.timeoutMs), unrecoverable: false });
-      } else if (end === 'shutdown') {
-        acker.push({ kind: 'fail', held, error: new ShutdownError(this.deps.config.shutdownTimeoutMs), unrecoverable: false, retryAfterMs: 0 });
-      } else {
-        acker.push({ kind: 'fail', held, error: new ThreadCrashError(err, this.deps.config.maxMemoryMb), unrecoverable: false });
-      }
-    });
   }
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { LeasedJob } from '../queue/consumer.js';
 
 /** What became of a job in Redis once its outcome was written. */
-export type Disposition = 'completed' | 'retried' | 'dead' | 'released' | 'lost';
+export type Disposition = 'completed' | 'retried' | 'dead' | 'released' | 'paused' | 'lost';
 
 /** How a job's run in a thread ended, as the supervisor saw it. */
 export type RunEnd = 'completed' | 'failed' | 'timeout' | 'crash' | 'shutdown' | 'interrupted' | 'resource';

@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
@@ -23,7 +24,8 @@ export class ThreadPool {
   private readonly retiring = new Set<number>();
   /** Threads the supervisor terminated (thread ids are never reused within a process). */
   private readonly stopped = new Set<number>();
-  restarts = 0;
+  private readonly watched = new WeakSet<Worker>();
+  private closing = false;
 
   constructor(options: PoolOptions, logger: Logger, onEvent: (event: ThreadEvent) => void, events: SupervisorEvents) {
     this.piscina = new Piscina<ThreadTask, ThreadTaskResult>({
@@ -44,15 +46,23 @@ export class ThreadPool {
     this.piscina.on('error', (err: unknown) => {
       logger.error({ err }, 'thread pool error outside any task');
     });
-    this.piscina.on('workerDestroy', (worker: { threadId?: number }) => {
-      const id = worker.threadId ?? -1;
-      if (this.retiring.delete(id)) {
-        events.emit('threadStopped', { threadId: id, reason: 'retire' });
-        return;
+    // Piscina's workerDestroy names a thread by an id that is already -1 once it exited, so each
+    // thread's own exit is watched, with the id it had while it ran.
+    const onExit = (id: number) => {
+      if (this.closing) return;
+      if (this.retiring.delete(id)) events.emit('threadStopped', { threadId: id, reason: 'retire' });
+      else events.emit('threadStopped', { threadId: id, reason: this.stopped.has(id) ? 'kill' : 'crash' });
+    };
+    const watchNewThreads = () => {
+      for (const worker of this.piscina.threads) {
+        if (this.watched.has(worker)) continue;
+        this.watched.add(worker);
+        const id = worker.threadId;
+        worker.once('exit', () => onExit(id));
       }
-      this.restarts += 1;
-      events.emit('threadStopped', { threadId: id, reason: this.stopped.has(id) ? 'kill' : 'crash' });
-    });
+    };
+    this.piscina.on('workerCreate', watchNewThreads);
+    watchNewThreads();
   }
 
   /**
@@ -86,6 +96,7 @@ export class ThreadPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.piscina.destroy();
   }
 }

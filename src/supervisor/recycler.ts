@@ -2,7 +2,6 @@ import type { ThreadTaskResult } from '../threads/protocol.js';
 import type { SupervisorConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ThreadPool } from './pool.js';
-import type { SupervisorStats } from './stats.js';
 
 /** Tasks in a row a thread's heap must stay high before it is retired (one spike is not a leak). */
 const HIGH_HEAP_STREAK = 3;
@@ -19,7 +18,6 @@ export class ThreadRecycler {
     private readonly config: SupervisorConfig,
     private readonly pool: ThreadPool,
     private readonly logger: Logger,
-    private readonly stats: SupervisorStats,
   ) {}
 
   afterTask(result: ThreadTaskResult): void {
@@ -34,7 +32,6 @@ export class ThreadRecycler {
     if (!reason) return;
     this.highHeap.delete(result.threadId);
     if (this.pool.stop(result.threadId, 'retire')) {
-      this.stats.threadsRetired += 1;
       this.logger.info({ threadId: result.threadId, reason }, 'retiring thread');
     }
   }

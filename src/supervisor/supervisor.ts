@@ -1,14 +1,13 @@
 import { createRedis, durabilityOf, type RedisClient, type RedisConnectionSpec } from '../queue/connection.js';
 import { QueueConsumer } from '../queue/consumer.js';
-import type { LeasedJob } from '../queue/consumer.js';
 import type { ThreadEvent } from '../threads/protocol.js';
 import { Acker } from './acker.js';
 import { connectionSpec, type SupervisorConfig } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import { FollowUpEnqueuer } from './follow-ups.js';
-import type { HeldJob } from './held-job.js';
 import { LeaseLoop } from './lease-loop.js';
 import type { Logger } from './logger.js';
+import { Outcomes } from './outcomes.js';
 import { ThreadPool } from './pool.js';
 import { Reclaimer } from './reclaimer.js';
 import { newSupervisorId, Registry } from './registry.js';
@@ -18,9 +17,6 @@ import type { ProcessorTable } from './processor-table.js';
 import { redactRedisUrl } from '../queue/redis-url.js';
 import { SupervisorEvents } from './events.js';
 import type { ServiceFactory, SupervisorService, SupervisorStatus } from './service.js';
-
-/** First pause when a processor reports a missing resource without saying for how long. */
-const DEFAULT_RESOURCE_PAUSE_MS = 60_000;
 
 export interface SupervisorDeps {
   config: SupervisorConfig;
@@ -66,10 +62,6 @@ export class Supervisor {
     return connectionSpec(this.config);
   }
 
-  get threadRestarts(): number {
-    return this.pool.restarts;
-  }
-
   constructor(private readonly deps: SupervisorDeps) {
     const { config, processors } = deps;
     this.config = config;
@@ -95,16 +87,23 @@ export class Supervisor {
       (event) => this.onThreadEvent(event),
       this.events,
     );
-    this.dispatcher = new Dispatcher({
-      pool: this.pool,
+    this.events.on('threadStopped', ({ reason }) => {
+      if (reason === 'retire') this.stats.threadsRetired += 1;
+      else this.stats.threadRestarts += 1;
+    });
+    const outcomes = new Outcomes({
+      ackerFor: (queue) => this.acker(queue),
       events: this.events,
-      config,
       logger: this.logger,
       stats: this.stats,
-      ackerFor: (queue) => this.acker(queue),
-      timeoutFor: (job: LeasedJob) => job.timeoutMs || processors.timeoutOf(job.processor) || config.jobTimeoutMs,
-      onResourceUnavailable: (held, outcome) => void this.pauseForResource(held, outcome.error.message, outcome.retryAfterMs),
+      policy: {
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+        maxMemoryMb: config.maxMemoryMb,
+        maxResourcePauseMs: config.maxResourcePauseMs,
+        encodeResult: (held, result) => this.consumer(held.job.queue).encodeResult(result, held.job.id),
+      },
     });
+    this.dispatcher = new Dispatcher({ pool: this.pool, events: this.events, config, logger: this.logger, stats: this.stats, outcomes });
     const consumers = [...this.consumers.values()];
     this.loops = consumers.map((c) => new LeaseLoop(c, this.dispatcher, this.id, config.leaseMs, this.logger));
     this.renewer = new Renewer(consumers, this.dispatcher, this.id, config.leaseMs, config.heartbeatMs, this.logger, this.events);
@@ -123,7 +122,7 @@ export class Supervisor {
         dead: this.stats.dead,
         timedOut: this.stats.timedOut,
         leaseLost: this.stats.leaseLost,
-        threadRestarts: this.pool.restarts,
+        threadRestarts: this.stats.threadRestarts,
       }),
       this.logger,
     );
@@ -139,19 +138,23 @@ export class Supervisor {
       id: this.id,
       startedAt: this.startedAt,
       queues: this.config.queues,
-      threads: { total, busy, idle: total - busy, restarts: this.pool.restarts },
+      threads: { total, busy, idle: total - busy, restarts: this.stats.threadRestarts },
       inFlight: this.dispatcher.inFlight(),
       stats: { ...this.stats },
       shuttingDown: this.stopping !== undefined,
     };
   }
 
+  private consumer(queue: string): QueueConsumer {
+    const consumer = this.consumers.get(queue);
+    if (!consumer) throw new Error(`no consumer for queue ${queue}`);
+    return consumer;
+  }
+
   private acker(queue: string): Acker {
     let acker = this.ackers.get(queue);
     if (!acker) {
-      const consumer = this.consumers.get(queue);
-      if (!consumer) throw new Error(`no consumer for queue ${queue}`);
-      acker = new Acker(consumer, this.followUps, this.stats, this.logger, (held) => this.dispatcher.settle(held), this.events);
+      acker = new Acker(this.consumer(queue), this.followUps, this.stats, this.logger, (held) => this.dispatcher.settle(held), this.events);
       this.ackers.set(queue, acker);
     }
     return acker;
@@ -207,24 +210,6 @@ export class Supervisor {
     await Promise.all([...this.consumers.values()].map((c) => c.close()));
     await this.redis.quit();
     this.logger.info({ ms: Date.now() - t0, ...this.stats }, 'supervisor stopped');
-  }
-
-  private async pauseForResource(held: HeldJob, reason: string, retryAfterMs: number | undefined): Promise<void> {
-    const consumer = this.consumers.get(held.job.queue)!;
-    try {
-      const { lost, pausedUntil, level } = await consumer.pauseForResource(held.job, {
-        firstPauseMs: retryAfterMs ?? DEFAULT_RESOURCE_PAUSE_MS,
-        maxPauseMs: this.config.maxResourcePauseMs,
-        reason,
-      });
-      if (lost) this.stats.leaseLost += 1;
-      else this.logger.warn({ queue: held.job.queue, jobId: held.job.id, reason, pausedUntil: new Date(pausedUntil).toISOString(), level }, 'queue paused: a resource its jobs need is unavailable');
-    } catch (err) {
-      // The job stays leased; if this never succeeds its lease expires and it is reclaimed.
-      this.logger.error({ err, queue: held.job.queue, jobId: held.job.id }, 'pausing the queue for an unavailable resource failed');
-    } finally {
-      this.dispatcher.settle(held);
-    }
   }
 
   private onThreadEvent(event: ThreadEvent): void {

@@ -1,3 +1,17 @@
+import { CodedError, type CodeOf } from '../errors.js';
+import { ThreadErrorCode } from '../threads/run-job.js';
+import { describeLimit, type TimeLimit } from '../threads/time-limit.js';
+
+/** Codes of the errors the supervisor gives a job whose run it ended or whose outcome it refused. */
+export const SupervisorErrorCode = {
+  Timeout: ThreadErrorCode.Timeout,
+  ThreadCrashed: 'THREAD_CRASHED',
+  ThreadOutOfMemory: 'THREAD_OUT_OF_MEMORY',
+  Shutdown: 'SHUTDOWN',
+  ResultInvalid: 'RESULT_INVALID',
+} as const;
+export type SupervisorErrorCode = CodeOf<typeof SupervisorErrorCode>;
+
 /** How a thread task that did not return ended, and what each of its jobs gets for it. */
 export type TaskEnd = 'timeout' | 'shutdown' | 'sibling-killed' | 'thread-crashed';
 
@@ -16,34 +30,34 @@ export function classifyTaskError(err: unknown, killedFor: 'timeout' | 'shutdown
   return 'thread-crashed';
 }
 
-export class TimeoutError extends Error {
-  override name = 'TimeoutError';
-  readonly code = 'JOB_TIMEOUT';
-  constructor(timeoutMs: number) {
-    super(`job ran past its ${timeoutMs} ms time limit and its thread was stopped; raise timeoutMs on the job or the processor, or --job-timeout-ms`);
+/** The watchdog stopped a job's thread: the job ignored its abort signal past the limit plus grace. */
+export class TimeoutError extends CodedError<SupervisorErrorCode> {
+  constructor(job: { id: string; processor: string }, limit: TimeLimit) {
+    const { setBy, raiseWith } = describeLimit(limit, job.processor);
+    super(
+      SupervisorErrorCode.Timeout,
+      `job ${job.id} (processor "${job.processor}") ran past its ${limit.ms} ms time limit, set by ${setBy}, ` +
+        `and its thread was stopped; raise it with ${raiseWith}`,
+    );
   }
 }
 
-export class ThreadCrashError extends Error {
-  override name = 'ThreadCrashError';
-  readonly code: string;
+export class ThreadCrashError extends CodedError<SupervisorErrorCode> {
   constructor(cause: unknown, maxMemoryMb: number) {
     const inner = cause instanceof Error ? cause : new Error(String(cause));
     const oom = (inner as Error & { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
     super(
+      oom ? SupervisorErrorCode.ThreadOutOfMemory : SupervisorErrorCode.ThreadCrashed,
       oom
         ? `the job's thread ran out of memory (over --max-memory-mb ${maxMemoryMb}) and was replaced: ${inner.message}`
         : `the job's thread died and was replaced: ${inner.message}`,
       { cause: inner },
     );
-    this.code = oom ? 'THREAD_OUT_OF_MEMORY' : 'THREAD_CRASHED';
   }
 }
 
-export class ShutdownError extends Error {
-  override name = 'ShutdownError';
-  readonly code = 'SHUTDOWN';
+export class ShutdownError extends CodedError<SupervisorErrorCode> {
   constructor(shutdownTimeoutMs: number) {
-    super(`the supervisor shut down and the job was still running after --shutdown-timeout-ms ${shutdownTimeoutMs}; it will be retried`);
+    super(SupervisorErrorCode.Shutdown, `the supervisor shut down and the job was still running after --shutdown-timeout-ms ${shutdownTimeoutMs}; it will be retried`);
   }
 }

@@ -35,22 +35,23 @@ export interface ThreadJob {
 }
 
 /**
- * The thread publishes which job it is running, and since when, in a shared cell, so the
- * supervisor's watchdog can time each job from its real start without a message per job.
+ * The thread publishes which job it is running, since when, and under which time limit, in a
+ * shared cell, so the supervisor's watchdog times each job from its real start by the limit the
+ * thread applies, without a message per job.
  * Layout (BigInt64Array): [0] index of the running job (-1 before the first, length when done),
- * [1] Date.now() when that job started, [2] the time limit the thread applies to it (ms, 0 =
- * none: the job's timeoutMs, else the processor's, else ThreadInit.defaultTimeoutMs), written
- * only when the cell has that slot.
- * [3] the threadId of the thread running the task, written when the task starts, so the
- * supervisor can stop that one thread (and recognise its other tasks as collateral).
- * The thread writes [1] and [2] before [0], so a reader that loads [0] first and then [1] never
- * pairs a new index with the previous job's start (which would kill a job that just began).
+ * [1] Date.now() when that job started, [2] its time limit in ms (0 = none), [3] the threadId of
+ * the thread running the task, written when the task starts, so the supervisor can stop that one
+ * thread (and recognise its other tasks as collateral), [4] where the limit came from (an index
+ * into LIMIT_SOURCES of time-limit.ts).
+ * The thread writes [1], [2] and [4] before [0], so a reader that loads [0] first never pairs a
+ * new index with the previous job's start or limit (which would kill a job that just began).
  */
 export const CELL_INDEX = 0;
 export const CELL_STARTED_AT = 1;
 export const CELL_TIMEOUT_MS = 2;
 export const CELL_THREAD_ID = 3;
-export const CELL_SLOTS = 4;
+export const CELL_LIMIT_SOURCE = 4;
+export const CELL_SLOTS = 5;
 
 export interface ThreadTask {
   jobs: ThreadJob[];

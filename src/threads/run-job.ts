@@ -4,12 +4,15 @@
  * a rejected task means "the thread died" to the supervisor, and it loses the error's code.
  */
 import { parentPort } from 'node:worker_threads';
+import { CodedError, type CodeOf } from '../errors.js';
 import type { FollowUpJob, Processor, ProcessorContext, ProcessorLogger } from '../processors/contract.js';
 import type { RegistryEntry } from '../processors/plugins.js';
 import { toErrorInfo } from '../queue/errors.js';
 import { findUncloneable } from './clone-check.js';
+import { describeLimit, type TimeLimit } from './time-limit.js';
 import type { JobOutcome, ThreadEvent, ThreadJob } from './protocol.js';
 
+/** Codes of the errors a thread raises about a job (not ones the processor threw). */
 export const ThreadErrorCode = {
   UnknownProcessor: 'UNKNOWN_PROCESSOR',
   InvalidInput: 'INVALID_INPUT',
@@ -17,15 +20,13 @@ export const ThreadErrorCode = {
   ResultNotCloneable: 'RESULT_NOT_CLONEABLE',
   PluginLoad: 'PLUGIN_LOAD_FAILED',
 } as const;
+export type ThreadErrorCode = CodeOf<typeof ThreadErrorCode>;
 
-/** An error the thread raises about a job (not one the processor threw). */
-export class JobRunError extends Error {
-  constructor(
-    override readonly name: string,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/** An error the thread raises about a job; `name` is what the job's history shows (TimeoutError, …). */
+export class JobRunError extends CodedError<ThreadErrorCode> {
+  constructor(name: string, code: ThreadErrorCode, message: string) {
+    super(code, message);
+    this.name = name;
   }
 }
 
@@ -42,29 +43,6 @@ export function failedOutcome(err: unknown, attempt: number, unrecoverable = fal
     unrecoverable: unrecoverable || flags.unrecoverable === true,
     ...(typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0 ? { retryAfterMs } : {}),
     ...(flags.resourceUnavailable === true ? { resourceUnavailable: true } : {}),
-  };
-}
-
-export interface TimeLimit {
-  ms: number;
-  /** Where the limit came from, and how to raise it, for the TimeoutError message. */
-  setBy: string;
-  raiseWith: string;
-}
-
-export function timeLimitFor(job: ThreadJob, processor: Processor | undefined, defaultTimeoutMs: number): TimeLimit {
-  if (job.timeoutMs > 0) return { ms: job.timeoutMs, setBy: "the job's timeoutMs", raiseWith: "the job's timeoutMs option" };
-  if (processor?.timeoutMs !== undefined && processor.timeoutMs > 0) {
-    return {
-      ms: processor.timeoutMs,
-      setBy: `processor "${processor.name}"'s timeoutMs`,
-      raiseWith: "the processor's timeoutMs, or the job's timeoutMs option (which overrides it)",
-    };
-  }
-  return {
-    ms: defaultTimeoutMs,
-    setBy: "the supervisor's default",
-    raiseWith: "--job-timeout-ms (0 = none), or the job's timeoutMs option",
   };
 }
 
@@ -153,13 +131,14 @@ export async function runJob({ job, entry, input, limit }: RunJobOptions): Promi
   };
 
   // Built only when a job really times out: an Error captures a stack, which costs more than a noop job.
-  const timeoutError = (): JobRunError =>
-    new JobRunError(
+  const timeoutError = (): JobRunError => {
+    const { setBy, raiseWith } = describeLimit(limit, processor.name);
+    return new JobRunError(
       'TimeoutError',
       ThreadErrorCode.Timeout,
-      `job ${job.id} (processor "${processor.name}") ran past its time limit of ${limit.ms} ms, set by ${limit.setBy}, ` +
-        `and was aborted; raise it with ${limit.raiseWith}`,
+      `job ${job.id} (processor "${processor.name}") ran past its time limit of ${limit.ms} ms, set by ${setBy}, and was aborted; raise it with ${raiseWith}`,
     );
+  };
   const started = performance.now();
   // A synchronous run() blocks the timer, so lateness is also judged by the clock afterwards:
   // a result that arrives after the limit is discarded the same way whether run() was sync or not.

@@ -14,8 +14,9 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, workerData } from 'node:worker_threads';
 import { buildRegistry, loadPlugins, type RegistryEntry } from '../processors/plugins.js';
-import { CELL_INDEX, CELL_STARTED_AT, CELL_THREAD_ID, CELL_TIMEOUT_MS, type JobOutcome, type ThreadInit, type ThreadTask, type ThreadTaskResult } from './protocol.js';
-import { failedOutcome, JobRunError, runJob, ThreadErrorCode, timeLimitFor, unknownProcessor } from './run-job.js';
+import { CELL_INDEX, CELL_LIMIT_SOURCE, CELL_STARTED_AT, CELL_THREAD_ID, CELL_TIMEOUT_MS, type JobOutcome, type ThreadInit, type ThreadTask, type ThreadTaskResult } from './protocol.js';
+import { failedOutcome, JobRunError, runJob, ThreadErrorCode, unknownProcessor } from './run-job.js';
+import { LIMIT_SOURCES, timeLimitFor } from './time-limit.js';
 
 let registryPromise: Promise<Map<string, RegistryEntry>> | undefined;
 let jobsRun = 0;
@@ -61,8 +62,7 @@ function transferables(outcomes: JobOutcome[], inputBuffers: Set<ArrayBufferLike
 export default async function runTask(task: ThreadTask): Promise<ThreadTaskResult> {
   const init = threadInit();
   const cell = new BigInt64Array(task.cell);
-  const hasTimeoutSlot = cell.length > CELL_TIMEOUT_MS;
-  if (cell.length > CELL_THREAD_ID) Atomics.store(cell, CELL_THREAD_ID, BigInt(threadId));
+  Atomics.store(cell, CELL_THREAD_ID, BigInt(threadId));
   const outcomes: JobOutcome[] = [];
   const durationsMs: number[] = [];
   const inputBuffers = new Set<ArrayBufferLike>();
@@ -78,10 +78,11 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
   for (let index = 0; index < task.jobs.length; index++) {
     const job = task.jobs[index]!;
     const entry = processors?.get(job.processor);
-    const limit = timeLimitFor(job, entry?.processor, init.defaultTimeoutMs);
+    const limit = timeLimitFor(job.timeoutMs, entry?.processor, init.defaultTimeoutMs);
     // Start and limit before the index: see the cell layout in protocol.ts.
     Atomics.store(cell, CELL_STARTED_AT, BigInt(Date.now()));
-    if (hasTimeoutSlot) Atomics.store(cell, CELL_TIMEOUT_MS, BigInt(limit.ms));
+    Atomics.store(cell, CELL_TIMEOUT_MS, BigInt(limit.ms));
+    Atomics.store(cell, CELL_LIMIT_SOURCE, BigInt(LIMIT_SOURCES.indexOf(limit.source)));
     Atomics.store(cell, CELL_INDEX, BigInt(index));
     jobsRun += 1;
     const jobStarted = performance.now();

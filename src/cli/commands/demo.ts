@@ -80,7 +80,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
             table([
               ['completed', c.completed],
               ['dead (failed every attempt, by design)', c.dead],
-              ['jobs timed out / threads restarted', `${supervisor.stats.timedOut} / ${supervisor.threadRestarts}`],
+              ['jobs timed out / threads restarted', `${supervisor.stats.timedOut} / ${supervisor.stats.threadRestarts}`],
               ['example dead-letter error', dead[0]?.error?.message ?? '-'],
             ]) +
             `\n\nInspect them: npx troupe stats --queue ${DEMO_QUEUE}; npx troupe dlq list --queue ${DEMO_QUEUE}\n`,
