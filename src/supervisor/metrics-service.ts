@@ -9,6 +9,7 @@ import { renderPrometheus } from '../metrics/prometheus.js';
 import { buildSnapshot, type MetricsSnapshot, type QueueDepth } from '../metrics/snapshot.js';
 import type { SupervisorEventMap } from './events.js';
 import type { ServiceContext, SupervisorService } from './service.js';
+import { Periodic } from './timers.js';
 
 type Listener<K extends keyof SupervisorEventMap> = (...args: SupervisorEventMap[K]) => void;
 
@@ -31,7 +32,11 @@ export class MetricsService implements SupervisorService {
   readonly loopLag = new LoopLag();
   private readonly store: ClusterStore;
   private readonly queues: Queue[];
-  private timer: NodeJS.Timeout | undefined;
+  /**
+   * The heartbeat. tick() is synchronous, so Periodic's one-run-at-a-time rule never skips a
+   * beat; the Redis calls it starts keep their own guards (flushing, polling) and are not awaited.
+   */
+  private readonly heartbeat: Periodic;
   private lastLogAt = Date.now();
   private flushing: Promise<void> | undefined;
   private polling: Promise<void> | undefined;
@@ -42,6 +47,7 @@ export class MetricsService implements SupervisorService {
     this.alerts = new Alerts({ failurePercent: c.alertFailurePercent, p99RunMs: c.alertRunTimeMs, queueDepth: c.alertQueueDepth, dlqSize: c.alertDlqSize });
     this.store = new ClusterStore(ctx.redis, ctx.id);
     this.queues = c.queues.map((q) => new Queue(q, { connection: ctx.redis }));
+    this.heartbeat = new Periodic(c.heartbeatMs, async () => this.tick(Date.now()));
   }
 
   private readonly onLeased: Listener<'leased'> = ({ jobs, at }) => {
@@ -104,12 +110,12 @@ export class MetricsService implements SupervisorService {
     for (const q of config.queues) this.metrics.queue(q);
     this.loopLag.start();
     this.pollDepths();
-    this.timer = setInterval(() => this.tick(Date.now()), config.heartbeatMs);
+    this.heartbeat.start();
   }
 
   async stop(): Promise<void> {
     const { events } = this.ctx;
-    if (this.timer) clearInterval(this.timer);
+    await this.heartbeat.stop();
     this.loopLag.stop();
     events.off('leased', this.onLeased);
     events.off('ran', this.onRan);

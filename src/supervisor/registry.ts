@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../queue/connection.js';
 import type { Logger } from './logger.js';
+import { Periodic } from './timers.js';
 
 /** Cross-queue keys share their own hash tag, so the registry works on a Redis Cluster too. */
 export const REGISTRY_KEY = 'troupe:{registry}:supervisors';
@@ -40,8 +41,9 @@ export function newSupervisorId(): string {
 
 /** Announces this supervisor in Redis and keeps its entry fresh; removes it on a clean exit. */
 export class Registry {
-  private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
+  /** One beat at a time: a beat held up by a slow Redis skips the ticks it overlaps instead of queueing more. */
+  private readonly heartbeat: Periodic;
 
   constructor(
     private readonly client: RedisClient,
@@ -49,16 +51,18 @@ export class Registry {
     private readonly heartbeatMs: number,
     private readonly snapshot: () => SupervisorSnapshot,
     private readonly logger: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    await this.beat();
-    this.timer = setInterval(() => {
+  ) {
+    this.heartbeat = new Periodic(heartbeatMs, () =>
       this.beat().catch((err: unknown) => {
         // The entry outlives several missed beats; the next one repairs it.
         this.logger.warn({ err }, 'registry heartbeat failed; retrying at the next interval');
-      });
-    }, this.heartbeatMs);
+      }),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.beat();
+    this.heartbeat.start();
   }
 
   private async beat(): Promise<void> {
@@ -91,7 +95,8 @@ export class Registry {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    // Waits for a beat in flight (sent on the same connection, it lands first either way), then removes the entry.
+    await this.heartbeat.stop();
     await this.client.multi().del(supervisorKey(this.id)).zrem(REGISTRY_KEY, this.id).exec();
   }
 }
