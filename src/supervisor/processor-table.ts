@@ -1,11 +1,9 @@
 import { buildRegistry, loadPlugins, type RegistryEntry } from '../processors/plugins.js';
 
-/** What the supervisor needs to know about processors: names, default limits, plugin modules. */
+/** What the supervisor needs to know about processors: names and plugin modules (threads decide time limits). */
 export interface ProcessorTable {
   /** Resolved plugin module URLs, handed to every thread. */
   pluginUrls: string[];
-  /** The processor's own default time limit, or 0. */
-  timeoutOf(name: string): number;
   entries(): Array<[string, RegistryEntry]>;
 }
 
@@ -18,7 +16,6 @@ export async function loadProcessorTable(plugins: readonly string[], baseDir: st
   const registry = buildRegistry(loaded);
   return {
     pluginUrls: loaded.map((p) => p.url),
-    timeoutOf: (name) => registry.get(name)?.processor.timeoutMs ?? 0,
     entries: () => [...registry.entries()],
   };
 }

@@ -8,6 +8,8 @@ import { connectionSpec, type SupervisorConfig } from '../supervisor/config.js';
 import { resolveRedis } from '../supervisor/local-redis.js';
 import type { Logger } from '../supervisor/logger.js';
 import { loadProcessors } from '../runtime/build-supervisor.js';
+import { hasCode } from '../errors.js';
+import { SupervisorErrorCode } from '../supervisor/task-failure.js';
 import { deleteQueueKeys } from './cleanup.js';
 import { TuneInputError } from './input-error.js';
 import { chooseKnee, type KneeChoice } from './knee.js';
@@ -140,7 +142,7 @@ export async function runTune(settings: TuneSettings): Promise<TuneResult> {
     }
     if (measured.some((r) => r.failed > 0)) {
       // Jobs cut off by a stop after the window are dead too (one attempt); they are not the cause.
-      const dead = (await queue.listDead({ limit: 20 })).find((job) => job.error && job.error.code !== 'SHUTDOWN');
+      const dead = (await queue.listDead({ limit: 20 })).find((job) => job.error && !hasCode(job.error, SupervisorErrorCode.Shutdown));
       if (dead?.error) firstError = `${dead.error.code ?? dead.error.name}: ${dead.error.message}`;
     }
   } finally {
