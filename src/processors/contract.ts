@@ -58,6 +58,9 @@ export function defineProcessor<I, O>(processor: Processor<I, O>): Processor<I, 
   return processor;
 }
 
+/** The code of a job whose input its processor refuses, whether the thread's validate() step or a direct run() finds it. */
+export const INVALID_INPUT_CODE = 'INVALID_INPUT';
+
 /**
  * Signals a processor can raise without importing troupe: any error with these properties.
  *   unrecoverable: true          no retry, straight to the dead-letter queue

@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { CodedError, type CodeOf } from '../errors.js';
-import type { FollowUpJob, Processor, ProcessorContext, ProcessorLogger } from '../processors/contract.js';
+import { INVALID_INPUT_CODE, type FollowUpJob, type Processor, type ProcessorContext, type ProcessorLogger } from '../processors/contract.js';
 import type { RegistryEntry } from '../processors/plugins.js';
 import { toErrorInfo } from '../queue/errors.js';
 import { findUncloneable } from './clone-check.js';
@@ -15,7 +15,7 @@ import type { JobOutcome, ThreadEvent, ThreadJob } from './protocol.js';
 /** Codes of the errors a thread raises about a job (not ones the processor threw). */
 export const ThreadErrorCode = {
   UnknownProcessor: 'UNKNOWN_PROCESSOR',
-  InvalidInput: 'INVALID_INPUT',
+  InvalidInput: INVALID_INPUT_CODE,
   Timeout: 'JOB_TIMEOUT',
   ResultNotCloneable: 'RESULT_NOT_CLONEABLE',
   PluginLoad: 'PLUGIN_LOAD_FAILED',

@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Processor } from '../contract.js';
+import { INVALID_INPUT_CODE, type Processor } from '../contract.js';
 import { runModule, MAX_PAGES, PAGE_BYTES, type InputFormat } from './host.js';
 import { loadModule } from './modules.js';
 
@@ -122,7 +122,7 @@ function build(s: Settings, timeoutMs: number, description: string): Processor<W
     async run(input, ctx) {
       const parsed = parseInput(s, input);
       // The thread validated already; a direct call (a test, another processor) gets the same message.
-      if (typeof parsed === 'string') throw Object.assign(new TypeError(parsed), { code: 'INVALID_INPUT', unrecoverable: true });
+      if (typeof parsed === 'string') throw Object.assign(new TypeError(parsed), { code: INVALID_INPUT_CODE, unrecoverable: true });
       const fromJob = parsed.module !== undefined;
       const compiled = await loadModule(parsed.module ?? s.path, fromJob ? 'job' : 'processor', fromJob ? '' : s.missingHint);
       ctx.signal.throwIfAborted();
