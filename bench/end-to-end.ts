@@ -54,7 +54,7 @@ function med(m: Measured, id: string, pick: (p: PhaseResult<CommandStats>) => nu
   return median(m.rounds.map((r) => pick(r.get(id)!)));
 }
 
-/** BullMQ's better sandboxed configuration in this run (PEERS.md: conc 8 usually helps it). */
+/** BullMQ's better sandboxed configuration in this run (concurrency 8 usually helps it on 2 cores). */
 function bestSandbox(m: Measured): SystemUnderTest {
   return median(rates(m, BULL_SANDBOX_8.id)) > median(rates(m, BULL_SANDBOX_2.id)) ? BULL_SANDBOX_8 : BULL_SANDBOX_2;
 }

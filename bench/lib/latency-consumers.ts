@@ -29,7 +29,7 @@ const PROBE_PLUGIN = fileURLToPath(new URL('./latency-probe-plugin.mjs', import.
 const BULLMQ_PROCESSOR = fileURLToPath(new URL('./latency-bullmq-processor.mjs', import.meta.url));
 /** Troupe runs on 2 threads; BullMQ sandboxed gets the same 2 threads (concurrency 2). */
 export const THREADS = 2;
-/** BullMQ inline: the concurrency PEERS.md's inline figures were measured at. */
+/** BullMQ inline: the concurrency BullMQ's published inline latency figures use. */
 export const BULLMQ_INLINE_CONCURRENCY = 100;
 const READ_CHUNK = 500;
 

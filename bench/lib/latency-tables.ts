@@ -62,7 +62,7 @@ export function commonRateTable(rows: readonly PhaseRow[]): Table {
     title: 'Latency at common rates (every system offered the same jobs/s), ms',
     headers: ['system', 'jobs/s', 'jobs', ...LATENCY_HEADERS],
     rows: common.map((r) => [CONSUMER_LABEL[r.spec.system], fmtInt(r.spec.rate), fmtInt(r.jobs), ...latencyCells(r)]),
-    notes: ['rates: half the slowest system\'s capacity, and 200 jobs/s (the rate of PEERS.md\'s BullMQ latency figures); same method as above'],
+    notes: ['rates: half the slowest system\'s capacity, and 200 jobs/s (the rate commonly quoted for BullMQ latency); same method as above'],
   };
 }
 

@@ -63,7 +63,7 @@ export function levelRates(capacity: number, fractions: readonly number[]): numb
 
 /**
  * Rates every system runs at, so they are compared at equal load: half the slowest system's
- * capacity, and the fixed rates given (PEERS.md quotes 200 jobs/s), deduplicated, ascending.
+ * capacity, and the fixed rates given (200 jobs/s is the rate commonly quoted for BullMQ latency), deduplicated, ascending.
  */
 export function commonRates(capacities: readonly number[], fixed: readonly number[]): number[] {
   if (capacities.length === 0) return [...new Set(fixed)].sort((a, b) => a - b);

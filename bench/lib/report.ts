@@ -21,7 +21,7 @@ export interface BenchResult {
   tables: Table[];
   /** Tables for the report file only (too wide or too detailed for a terminal). */
   detailTables?: Table[];
-  /** Where this run stands on the targets in PEERS.md / issue 8; gathered into bench/results/README.md. */
+  /** Where this run stands on the project's performance targets; gathered into bench/results/README.md. */
   targets?: TargetResult[];
   /** Charts written as bench/results/<bench>-<file>.svg and linked from the report. */
   charts?: Array<{ file: string; chart: Chart }>;

@@ -11,7 +11,6 @@ import type { EncodedPayload } from '../queue/codec.js';
 import type { JobOutcome, ThreadTaskResult } from '../threads/protocol.js';
 import { ThreadErrorCode } from '../threads/run-job.js';
 import type { TimeLimit } from '../threads/time-limit.js';
-import type { Acker } from './acker.js';
 import type { RunEnd, SupervisorEvents } from './events.js';
 import type { HeldJob } from './held-job.js';
 import type { Logger } from './logger.js';
@@ -115,8 +114,13 @@ export function endingsOfFailure(jobs: readonly HeldJob[], failure: TaskFailure,
   });
 }
 
+/** Where a queue's acks go (its Acker). */
+export interface AckSink {
+  push(ack: Ack): void;
+}
+
 export interface OutcomesDeps {
-  ackerFor(queue: string): Pick<Acker, 'push'>;
+  ackerFor(queue: string): AckSink;
   events: SupervisorEvents;
   logger: Logger;
   stats: SupervisorStats;
