@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { Queue } from '../src/index.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
 import { usePrivateRedis } from './helpers/fixture.js';
+import { freePort } from './helpers/redis-server.js';
 
 const fx = usePrivateRedis();
 
@@ -127,6 +128,31 @@ test('with two tasks per thread, a timed-out job is blamed alone: its sibling on
   assert.equal(done.attempts, 1, 'the interrupted run did not use its only attempt');
   s.child.kill('SIGTERM');
   assert.equal(await s.exited, 0);
+});
+
+test('--max-jobs-per-thread retires threads between tasks: no job handed back or leased twice, no crash logged, counted as retirements', async () => {
+  const name = 'recycle-count';
+  const queue = open(name);
+  const httpPort = await freePort();
+  const s = supervisor(name, ['--threads', '1', '--max-jobs-per-thread', '5', '--http-port', String(httpPort)]);
+  await s.started();
+  const jobs = await queue.enqueueMany(Array.from({ length: 20 }, () => ({ processor: 'sleep', data: { ms: 50 } })));
+  await eventually(async () => (await queue.counts()).completed === jobs.length, 30_000, 'all jobs completed');
+  const metrics = await eventually(async () => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const retired = Number(/^troupe_threads_retired_total (\d+)$/m.exec(text)?.[1]);
+    return retired >= 3 ? text : undefined;
+  }, 10_000, 'the retirements in /metrics');
+  assert.match(metrics, /^troupe_thread_restarts_total 0$/m, 'a retirement is not a restart');
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
+  assert.equal(s.logs.filter((l) => l.msg === 'retiring thread').length >= 3, true);
+  assert.deepEqual(s.logs.filter((l) => /thread died/.test(String(l.msg))).map((l) => l.msg), [], 'no retirement looks like a crash');
+  const stopped = s.logs.find((l) => l.msg === 'supervisor stopped');
+  assert.equal(stopped?.leased, 20, 'each job leased once: none was handed back by a retirement');
+  assert.equal(stopped?.released, 0);
+  assert.equal(stopped?.threadRestarts, 0);
+  assert.ok(Number(stopped?.threadsRetired) >= 3, `threadsRetired: ${String(stopped?.threadsRetired)}`);
 });
 
 test('a thread whose heap stays above --recycle-heap-mb is retired between jobs', async () => {

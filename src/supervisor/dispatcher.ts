@@ -199,7 +199,7 @@ export class Dispatcher {
     for (const task of this.running) {
       task.killedFor = { reason: 'shutdown' };
       const thread = threadOf(task);
-      if (thread > 0) this.deps.pool.stop(thread, 'kill');
+      if (thread > 0) this.deps.pool.kill(thread);
     }
   }
 
@@ -251,7 +251,7 @@ export class Dispatcher {
     const watchdog = new Watchdog(cell, jobs.length, (_index, limit) => {
       task.killedFor = { reason: 'timeout', limit };
       // The watchdog fires only after the job started, so the thread id is set.
-      this.deps.pool.stop(threadOf(task), 'kill');
+      this.deps.pool.kill(threadOf(task));
     });
     const startedAt = performance.now();
     this.deps.pool
@@ -270,6 +270,8 @@ export class Dispatcher {
       .finally(() => {
         watchdog.stop();
         this.running.delete(task);
+        const thread = threadOf(task);
+        if (thread > 0 && ![...this.running].some((t) => threadOf(t) === thread)) this.deps.pool.idle(thread);
         this.notify();
         this.pump();
       });

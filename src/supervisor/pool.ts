@@ -14,13 +14,36 @@ export interface PoolOptions {
   init: ThreadInit;
 }
 
+type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+
 /**
- * The Piscina pool, narrowed to what the supervisor needs: run a task (abortable, which
- * terminates its thread), retire an idle thread, and hear thread events.
+ * Piscina's least-busy choice, except that a thread being retired gets no new task: it is
+ * terminated once its last task ended, so retiring never hands a job back.
+ */
+function skipping(retiring: ReadonlySet<number>, maximumUsage: number): Balancer {
+  return (task, workers) => {
+    let candidate: (typeof workers)[number] | null = null;
+    let least = maximumUsage;
+    for (const worker of workers) {
+      if (retiring.has(worker.id) || worker.terminating || worker.destroyed) continue;
+      if (worker.currentUsage === 0) return worker;
+      if (worker.isRunningAbortableTask) continue;
+      if (!task.isAbortable && worker.currentUsage < least) {
+        candidate = worker;
+        least = worker.currentUsage;
+      }
+    }
+    return candidate;
+  };
+}
+
+/**
+ * The Piscina pool, narrowed to what the supervisor needs: run a task (a task is stopped by
+ * terminating its thread), retire a thread between tasks, and hear thread events.
  */
 export class ThreadPool {
   private readonly piscina: Piscina<ThreadTask, ThreadTaskResult>;
-  /** Threads we terminated on purpose, so their exit is not counted as a crash. */
+  /** Threads to retire: no new task goes to them, and they are terminated once idle. */
   private readonly retiring = new Set<number>();
   /** Threads the supervisor terminated (thread ids are never reused within a process). */
   private readonly stopped = new Set<number>();
@@ -36,6 +59,7 @@ export class ThreadPool {
       idleTimeout: options.idleTimeoutMs,
       resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb },
       workerData: options.init,
+      loadBalancer: skipping(this.retiring, options.tasksPerThread),
       // The supervisor never queues inside Piscina (it submits only to free slots), so a full
       // queue would mean a bookkeeping bug: make it loud.
       maxQueue: options.threads * options.tasksPerThread,
@@ -73,17 +97,28 @@ export class ThreadPool {
     return this.piscina.run(task, { transferList });
   }
 
-  /**
-   * Terminates one thread; Piscina replaces it when below minThreads. Every task on it then
-   * fails with "worker exited": wasStopped() tells those apart from a crash.
-   */
-  stop(threadId: number, reason: 'retire' | 'kill'): boolean {
+  /** Terminates one thread now (a job overstayed its limit, or shutdown): every task on it fails. */
+  kill(threadId: number): boolean {
     const worker = this.piscina.threads.find((w) => w.threadId === threadId);
     if (!worker) return false;
     this.stopped.add(threadId);
-    if (reason === 'retire') this.retiring.add(threadId);
     void worker.terminate();
     return true;
+  }
+
+  /**
+   * Retires a thread between tasks: it gets no new task, and idle(threadId) terminates it once
+   * the dispatcher has no task left on it. Piscina replaces it when below minThreads.
+   */
+  retire(threadId: number): boolean {
+    if (!this.piscina.threads.some((w) => w.threadId === threadId) || this.stopped.has(threadId)) return false;
+    this.retiring.add(threadId);
+    return true;
+  }
+
+  /** The dispatcher has no task running on this thread: a thread being retired goes now. */
+  idle(threadId: number): void {
+    if (this.retiring.has(threadId) && !this.stopped.has(threadId)) this.kill(threadId);
   }
 
   /** True when the supervisor stopped this thread on purpose (timeout, shutdown, retirement). */

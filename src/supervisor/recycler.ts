@@ -31,7 +31,7 @@ export class ThreadRecycler {
     }
     if (!reason) return;
     this.highHeap.delete(result.threadId);
-    if (this.pool.stop(result.threadId, 'retire')) {
+    if (this.pool.retire(result.threadId)) {
       this.logger.info({ threadId: result.threadId, reason }, 'retiring thread');
     }
   }
