@@ -19,7 +19,7 @@ import { BUILTIN_PROCESSORS } from '../src/processors/builtin.js';
 import type { ProcessorContext } from '../src/processors/contract.js';
 import { wasm } from '../src/processors/wasm/processor.js';
 import { threadEntryUrl } from '../src/threads/entry.js';
-import { CELL_INDEX, CELL_SLOTS, type ThreadJob, type ThreadTask, type ThreadTaskResult } from '../src/threads/protocol.js';
+import { CELL_INDEX, CELL_SLOTS, toColumns, type ThreadJob, type ThreadTask, type ThreadTaskResult } from '../src/threads/protocol.js';
 import { knownTextDocument, makePdf } from '../test/fixtures/pdf/make-pdf.js';
 import { extractJs } from './lib/extract-js.js';
 import { makePage } from './lib/html-corpus.js';
@@ -80,7 +80,7 @@ function task(processor: string, inputs: unknown[]): ThreadTask {
   const cell = new SharedArrayBuffer(CELL_SLOTS * BigInt64Array.BYTES_PER_ELEMENT);
   Atomics.store(new BigInt64Array(cell), CELL_INDEX, -1n);
   const jobs: ThreadJob[] = inputs.map((data) => ({ id: `b${nextId++}`, queue: 'bench', processor, data, attempt: 1, maxAttempts: 1, timeoutMs: 0 }));
-  return { jobs, cell };
+  return { jobs: toColumns(jobs), cell };
 }
 
 /** Runs `count` jobs, `perTask` to a task, keeping one task per thread in flight; returns seconds. */

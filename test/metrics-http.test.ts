@@ -43,8 +43,9 @@ async function getJson<T = Record<string, unknown>>(url: string): Promise<{ stat
 
 test('/metrics passes promtool and counts the jobs; /status, /ready, /openapi.json, 404 and 405', async (t) => {
   const redis = await privateRedis();
-  // The long job is still running at the end: stopping gives it half a second, not the default 30 s.
-  const { s, base } = await supervisor(redis.url, { queues: ['web'], shutdownTimeoutMs: 500 });
+  // The long job is still running at the end: stopping gives it 2 s (3 s less the part kept for
+  // writing outcomes), not the default 30 s, and the endpoint answers meanwhile.
+  const { s, base } = await supervisor(redis.url, { queues: ['web'], shutdownTimeoutMs: 3000 });
   const queue = queueOn(redis.url, 'web');
   await queue.enqueueMany([
     ...Array.from({ length: 40 }, (_, i) => ({ processor: 'sleep', data: { ms: 1 + (i % 5) } })),
@@ -85,21 +86,24 @@ test('/metrics passes promtool and counts the jobs; /status, /ready, /openapi.js
     supervisor: { queues: string[]; shuttingDown: boolean };
     threads: { total: number; busy: number; idle: number };
     inFlight: { count: number; jobs: Array<{ id: string; state: string; ageMs: number }> };
-    queues: Record<string, { depth: { completed: number }; processors: Record<string, { counts: { completed: number }; run: { count: number; p99: number } }> }>;
+    queues: Record<string, { depth: { completed: number }; processors: Record<string, { counts: { completed: number }; run: { count: number; mean: number; p95: number; p99: number; max: number } }> }>;
   }>(`${base}/status`);
   assert.equal(status.status, 200);
   assert.deepEqual(status.body.supervisor.queues, ['web']);
-  assert.deepEqual([status.body.threads.total, status.body.threads.busy, status.body.threads.idle], [2, 1, 1]);
+  // The two CPU threads and the I/O thread, where the long sleep waits (sleep is an I/O processor).
+  assert.deepEqual([status.body.threads.total, status.body.threads.busy, status.body.threads.idle], [3, 1, 2]);
   assert.deepEqual([status.body.inFlight.count, status.body.inFlight.jobs[0]?.id, status.body.inFlight.jobs[0]?.state], [1, 'long', 'running']);
   assert.ok(status.body.inFlight.jobs[0]!.ageMs >= 0);
   const web = status.body.queues.web!;
   assert.deepEqual([web.depth.completed, web.processors.sleep?.counts.completed, web.processors.sleep?.run.count], [40, 40, 40]);
   assert.ok(web.processors.sleep!.run.p99 >= 1, 'sleeps of 1-5 ms');
+  const run = web.processors.sleep!.run;
+  assert.ok(run.mean >= 1 && run.mean <= run.max && run.p95 >= 1 && run.p95 <= run.p99, `/status has the mean and p95: ${JSON.stringify(run)}`);
 
   assert.deepEqual(await getJson(`${base}/ready`).then((r) => [r.status, r.body.status]), [200, 'ok']);
   const openapi = await getJson<{ openapi: string; paths: Record<string, unknown> }>(`${base}/openapi.json`);
   assert.equal(openapi.body.openapi, '3.0.3');
-  assert.deepEqual(Object.keys(openapi.body.paths).sort(), ['/health', '/metrics', '/openapi.json', '/ready', '/status']);
+  assert.deepEqual(Object.keys(openapi.body.paths).sort(), ['/docs', '/health', '/metrics', '/openapi.json', '/openapi.yaml', '/ready', '/status']);
   assert.equal((await getJson(`${base}/nope`)).status, 404);
   assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
 
@@ -195,6 +199,13 @@ test('a metrics line every --metrics-interval; an alert warns once when crossed 
   const q = line.metrics.queues.alerts!;
   assert.equal(q.depth.completed, 10);
   assert.ok(Object.keys(q.processors.echo!).includes('rates'));
-  assert.ok(['p50', 'p90', 'p99', 'p999', 'max'].every((k) => k in q.processors.echo!.run));
+  assert.ok(['count', 'mean', 'p50', 'p90', 'p95', 'p99', 'p999', 'max'].every((k) => k in q.processors.echo!.run), 'the log line has the mean and p95 with the percentiles');
   await eventually(async () => lines.filter((l) => l.msg === 'metrics').length >= 2, 5000, 'a second metrics line a second later');
+});
+
+test('--metrics-interval below the heartbeat is honoured: a line every second with a 10 s heartbeat', async () => {
+  const redis = await privateRedis();
+  const { lines } = await supervisor(redis.url, { queues: ['often'], metricsInterval: 1, heartbeatMs: 10_000, leaseMs: 30_000, httpPort: 0 });
+  // Before: the line was only checked at each heartbeat, so the first came after 10 s.
+  await eventually(async () => lines.filter((l) => l.msg === 'metrics').length >= 3, 8000, 'three metrics lines before the first heartbeat');
 });

@@ -5,11 +5,11 @@ import { Redis } from 'ioredis';
 import { Alerts } from '../src/metrics/alerts.js';
 import { ClusterStore, clusterSlotKey, CLUSTER_INDEX_KEY, readClusterHistograms, summarizeCluster } from '../src/metrics/cluster.js';
 import { fieldOf, JobMetrics, MAX_PROCESSORS_PER_QUEUE, OTHER_PROCESSOR, SLOT_MS, slotOf } from '../src/metrics/job-metrics.js';
-import { decodeHistogram, encodeHistogram, Latency, newHistogram, RELATIVE_PRECISION, summarize, toMicros } from '../src/metrics/latency.js';
+import { BUCKET_BOUNDS_MICROS, bucketIndex, decodeHistogram, encodeHistogram, Latency, newHistogram, RELATIVE_PRECISION, summarize, toMicros } from '../src/metrics/latency.js';
 import { Meter } from '../src/metrics/meter.js';
 import { renderPrometheus } from '../src/metrics/prometheus.js';
 import { buildSnapshot, type MetricsSnapshot } from '../src/metrics/snapshot.js';
-import { compareWithRaw, promtool } from './helpers/metrics.js';
+import { compareWithRaw, exactPercentile, promtool } from './helpers/metrics.js';
 import { startPrivateRedis, uniqueQueue, type PrivateRedis } from './helpers/redis-server.js';
 
 /** A deterministic spread from 20 µs to ~20 s, like a mix of packed tiny jobs and PDF work. */
@@ -38,7 +38,7 @@ test('HDR latency: percentiles within 3 significant digits, encode/decode round 
   // The encoding keeps counts per bucket, not the exact maximum: decoded, max is its bucket's top.
   const decoded = summarize(decodeHistogram(encodeHistogram(latency.current)));
   const original = summarize(latency.current);
-  for (const k of ['count', 'p50', 'p90', 'p99', 'p999', 'max'] as const) {
+  for (const k of ['count', 'mean', 'p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const) {
     assert.ok(Math.abs(decoded[k] - original[k]) <= original[k] * RELATIVE_PRECISION, `${k}: ${decoded[k]} vs ${original[k]}`);
   }
   assert.equal(latency.count, 20_000);
@@ -52,7 +52,25 @@ test('HDR latency: percentiles within 3 significant digits, encode/decode round 
   latency.rotate();
   assert.equal(latency.window(newHistogram()).totalCount, 1, 'a slot two rotations old has left the window');
   const s = summarize(window);
-  assert.ok(s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max, 'percentiles ordered and capped at max');
+  assert.ok(s.p50 <= s.p90 && s.p90 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max, 'percentiles ordered and capped at max');
+});
+
+test('a latency summary carries the mean and p95, each within HDR precision of the exact value', () => {
+  const raw = samples(20_000, 11);
+  const h = newHistogram();
+  for (const ms of raw) h.recordValue(toMicros(ms));
+  const s = summarize(h);
+  const micros = raw.map(toMicros);
+  const exactMean = micros.reduce((a, b) => a + b, 0) / micros.length / 1000;
+  assert.ok(Math.abs(s.mean - exactMean) <= exactMean * RELATIVE_PRECISION, `mean ${s.mean} ms vs exact ${exactMean} ms`);
+  const exactP95 = exactPercentile(micros.sort((a, b) => a - b), 95) / 1000;
+  assert.ok(Math.abs(s.p95 - exactP95) <= exactP95 * RELATIVE_PRECISION, `p95 ${s.p95} ms vs exact ${exactP95} ms`);
+  // One value: every statistic is that value, the mean not above the maximum.
+  const one = newHistogram();
+  one.recordValue(123_457);
+  const single = summarize(one);
+  assert.ok(single.mean <= single.max && Math.abs(single.mean - 123.457) <= 123.457 * RELATIVE_PRECISION, `mean of one value: ${single.mean}`);
+  assert.deepEqual(Object.keys(summarize(newHistogram())), ['count', 'mean', 'p50', 'p90', 'p95', 'p99', 'p999', 'max'], 'an empty summary has the same fields');
 });
 
 test('merged histograms of three parts give the percentiles of all the samples together', () => {
@@ -142,14 +160,20 @@ test('Prometheus text: cumulative buckets, escaped labels, every family typed; p
     supervisor: { id: 'host:1:abc', host: 'host', startedAt: 1_700_000_000_000, threads: { busy: 1, idle: 1 }, inFlight: { buffered: 0, running: 1, acking: 0 }, eventLoopLagMs: 3 },
     alerts: [{ alert: 'queueDepth', queue: 'reports', processor: '', firing: true }],
   });
-  assert.match(text, /^troupe_job_run_seconds_bucket\{queue="reports",processor="pdf",le="0.025"\} 1$/m);
-  assert.match(text, /^troupe_job_run_seconds_bucket\{queue="reports",processor="pdf",le="1"\} 2$/m);
+  const le = (micros: number) => String(BUCKET_BOUNDS_MICROS[bucketIndex(micros)]! / 1e6);
+  const bucket = (bound: string) => {
+    const prefix = `troupe_job_run_seconds_bucket{queue="reports",processor="pdf",le="${bound}"} `;
+    return Number(text.split('\n').find((l) => l.startsWith(prefix))?.slice(prefix.length));
+  };
+  assert.deepEqual([bucket(String(BUCKET_BOUNDS_MICROS[bucketIndex(12_000) - 1]! / 1e6)), bucket(le(12_000)), bucket(le(700_000)), bucket('+Inf')], [0, 1, 2, 2], 'cumulative: 12 ms, then 700 ms');
   assert.match(text, /^troupe_job_run_seconds_count\{queue="reports",processor="pdf"\} 2$/m);
   assert.match(text, /^troupe_job_run_seconds_sum\{queue="reports",processor="pdf"\} 0.712$/m);
   assert.match(text, /^troupe_job_run_recent_seconds\{queue="reports",processor="pdf",quantile="0.5"\} 0.012/m);
+  assert.match(text, /^troupe_job_run_recent_seconds\{queue="reports",processor="pdf",quantile="0.95"\} 0.7/m, 'a p95 among the summary quantiles');
   assert.match(text, /^troupe_job_wait_recent_seconds\{queue="reports",processor="pdf",quantile="0.99"\} NaN$/m, 'no waits recorded');
   assert.ok(text.includes('processor="we\\"ird\\\\name\\nwith newline"'), 'quote, backslash and newline escaped');
   assert.match(text, /^troupe_queue_jobs\{queue="reports",state="dead"\} 4$/m);
+  assert.match(text, /^# HELP troupe_queue_jobs .*max by \(queue, state\), not sum/m, 'every supervisor exports the depth: the HELP says how to aggregate it');
   assert.match(text, /^troupe_alert_firing\{alert="queueDepth",queue="reports",processor=""\} 1$/m);
   const names = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]);
   assert.equal(new Set(names).size, names.length, 'each family once');

@@ -9,7 +9,8 @@ let pool: Pool;
 let server: TestServer;
 const events: ThreadEvent[] = [];
 before(async () => {
-  pool = makePool();
+  // The test server is on loopback, which jobs may reach only when the supervisor allows it.
+  pool = makePool({ init: { allowHosts: ['loopback'] } });
   pool.on('message', (m: unknown) => {
     if (isThreadEvent(m)) events.push(m);
   });
@@ -122,11 +123,25 @@ describe('crawl', () => {
       [{ urls: ['http://ok/', 'gopher://x'] }, /data\.urls\[1\] must use http or https/],
       [{ urls: ['http://ok/'], concurrency: 0 }, /data\.concurrency must be a whole number from 1 to 64/],
       [{ urls: ['http://ok/'], includeBody: 'yes' }, /data\.includeBody must be true or false/],
+      [{ urls: ['http://ok/'], includeBody: true, as: 'bytes' }, /data\.as "bytes" is for fetch.*use "base64", "text" or "auto"/],
     ];
     for (const [data, message] of cases) {
       const outcome = failure((await runJobs(pool, [job('crawl', data)])).outcomes[0]!);
       assert.equal(outcome.error.code, 'INVALID_INPUT');
       assert.match(outcome.error.message, message);
     }
+  });
+});
+
+describe('crawl: bodies', () => {
+  test('includeBody without "as" shows text types as text and anything else as base64, each marked', async () => {
+    const { result } = await crawl({ urls: [`${server.url}/ok`, `${server.url}/bytes/3`], includeBody: true });
+    assert.deepEqual(
+      result.results.map((r) => [r.body, r.bodyEncoding]),
+      [
+        ['hello from /ok', 'text'],
+        ['YWFh', 'base64'],
+      ],
+    );
   });
 });

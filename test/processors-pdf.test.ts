@@ -18,7 +18,8 @@ const known = knownTextDocument(60, 30);
 const knownPdf = makePdf(known.spec);
 
 before(async () => {
-  pool = makePdfPool();
+  // Documents by URL come from a loopback server, which jobs may reach only when allowed.
+  pool = makePdfPool({ allowHosts: ['loopback'] });
   pool.on('message', (m: unknown) => {
     if (isThreadEvent(m)) events.push(m);
   });

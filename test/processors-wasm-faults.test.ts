@@ -19,7 +19,7 @@ const modules: Record<string, string> = {};
 const NAMES = ['trap', 'loop', 'bomb', 'abort', 'reject', 'not-json', 'out-of-range', 'wasi', 'own-memory', 'no-output-len', 'big-start'];
 before(async () => {
   for (const name of NAMES) modules[name] = await watModule(name);
-  pool = makePool({ maxThreads: 1 });
+  pool = makePool({ maxThreads: 1, init: { wasmModuleDirs: [BUILT_FIXTURES_DIR] } });
 });
 after(async () => {
   await pool.destroy();
@@ -133,7 +133,7 @@ describe('through a real supervisor', () => {
   before(async () => {
     const name = uniqueQueue('wasm-faults');
     queue = new Queue(name, { connection: SHARED_REDIS_URL });
-    supervisor = new SupervisorProcess(['--queues', name, '--threads', '2', '--heartbeat-ms', '500'], { TROUPE_REDIS_URL: SHARED_REDIS_URL });
+    supervisor = new SupervisorProcess(['--queues', name, '--threads', '2', '--heartbeat-ms', '500', '--wasm-module-dirs', BUILT_FIXTURES_DIR], { TROUPE_REDIS_URL: SHARED_REDIS_URL });
     await supervisor.started();
   });
   after(async () => {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,8 @@ import { moduleCompilations } from '../src/processors/wasm/modules.js';
 import type { ProcessorContext } from '../src/processors/contract.js';
 import type { JobOutcome } from '../src/threads/protocol.js';
 import { extractJs } from '../bench/lib/extract-js.js';
-import { watModule } from './fixtures/wasm/build.js';
+import { BUILT_FIXTURES_DIR, watModule } from './fixtures/wasm/build.js';
+import { setWasmModuleDirs } from '../src/processors/wasm/module-dirs.js';
 import { job, makePool, runJobs, type Pool } from './fixtures/threads/pool.js';
 
 const FIXTURES = new URL('./fixtures/wasm/', import.meta.url);
@@ -33,10 +35,14 @@ before(async () => {
   process.env.TROUPE_TEST_ECHO_WASM = echoModule;
   pool = makePool({
     maxThreads: 1,
-    init: { plugins: [fileURLToPath(new URL('stats-plugin.cjs', FIXTURES)), fileURLToPath(new URL('echo-plugin.cjs', FIXTURES))] },
+    // Jobs may name modules only inside configured directories: the compiled fixtures' one.
+    init: { plugins: [fileURLToPath(new URL('stats-plugin.cjs', FIXTURES)), fileURLToPath(new URL('echo-plugin.cjs', FIXTURES))], wasmModuleDirs: [BUILT_FIXTURES_DIR] },
   });
+  // Direct calls of the processor (outside a thread) take the same directories.
+  setWasmModuleDirs([BUILT_FIXTURES_DIR]);
 });
 after(async () => {
+  setWasmModuleDirs(undefined);
   await pool.destroy();
 });
 
@@ -169,19 +175,24 @@ describe('choosing the module', () => {
     assert.deepEqual(r, { status: 'completed', result: { from: 'my module', n: [1, 2] }, followUps: [] });
   });
 
-  test('a missing module fails unrecoverable when the job named it, naming the path', async () => {
-    const outcome = failed(await runOne('wasm', { html: '<p>', module: '/nowhere/extractor.wasm' }));
+  test('a missing module in an allowed directory fails unrecoverable when the job named it, naming the path', async () => {
+    const missing = join(BUILT_FIXTURES_DIR, 'nowhere.wasm');
+    const outcome = failed(await runOne('wasm', { html: '<p>', module: missing }));
     assert.deepEqual(
       { name: outcome.error.name, code: outcome.error.code, unrecoverable: outcome.unrecoverable },
       { name: 'WasmModuleNotFoundError', code: 'WASM_MODULE_NOT_FOUND', unrecoverable: true },
     );
-    assert.match(outcome.error.message, /wasm module \/nowhere\/extractor\.wasm: no such file/);
+    assert.equal(outcome.error.message, `wasm module ${missing}: no such file`);
   });
 
   test('wasmProcessor() in a plugin gives a module a name and a cap, and refuses data.module', async () => {
     assert.deepEqual(await runOne('echo-json', { text: '[true]' }), { status: 'completed', result: [true], followUps: [] });
     const refused = failed(await runOne('echo-json', { text: '[]', module: echoModule }));
     assert.match(refused.error.message, /^echo-json: data\.module is not accepted: this processor always runs .*echo\.wasm; name a module per job with the built-in "wasm" processor$/);
+    // The plugin's cap (8 MiB) wins over what a job asks for.
+    const askedMore = failed(await runOne('echo-json', { text: '[]', maxMemoryMb: 16 }));
+    assert.deepEqual([askedMore.error.code, askedMore.unrecoverable], ['INVALID_INPUT', true]);
+    assert.match(askedMore.error.message, /^echo-json: data\.maxMemoryMb must be a whole number from 1 to 8 \(the processor's cap; a job may lower it, not raise it\), got 16$/);
     const tooBig = failed(await runOne('echo-json', { text: 'x'.repeat(9 * 1024 * 1024) }));
     assert.equal(tooBig.error.code, 'WASM_INPUT_TOO_LARGE');
     assert.match(tooBig.error.message, /input of 9 MiB does not fit .* memory cap of 8 MiB; .* maxMemoryMb option of wasmProcessor "echo-json" \(now 8\)/);

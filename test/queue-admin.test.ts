@@ -271,6 +271,38 @@ test('dead letters: list, retry one, retry all, purge', async () => {
   for (const id of ids) assert.equal(await h.q.redis.exists(h.jobKey(id)), 0, id);
 });
 
+test('retryAllDead moves each job dead when it began once, though jobs die again between its batches', async () => {
+  const h = open('retry-all-race');
+  const total = 1001; // one more than a batch, so there is a second call for a death to come before
+  await h.q.enqueueMany(Array.from({ length: total }, (_, i) => ({ processor: 'echo', data: i, options: { attempts: 1 } })));
+  const failAll = async (message: string): Promise<number> => {
+    let n = 0;
+    for (let batch = await h.c.lease('sup', 1000, 30_000); batch.jobs.length > 0; batch = await h.c.lease('sup', 1000, 30_000)) {
+      await h.c.fail(batch.jobs.map((job) => ({ job, error: new Error(message) })));
+      n += batch.jobs.length;
+    }
+    return n;
+  };
+  assert.equal(await failAll('first death'), total);
+  // Between the first and the second batch, a fast supervisor runs the moved jobs and they die again.
+  // The hook reaches the queue's script runner, which Queue keeps private.
+  const scripts = (h.q as unknown as { context: { scripts: { run: (name: string, args: unknown[]) => Promise<unknown> } } }).context.scripts;
+  const run = scripts.run.bind(scripts);
+  let calls = 0;
+  scripts.run = async (name, args) => {
+    const reply = await run(name, args);
+    if (name === 'retry-dead' && ++calls === 1) {
+      assert.equal(await failAll('second death'), 1000, 'the first batch moved 1000 jobs');
+    }
+    return reply;
+  };
+  assert.equal(await h.q.retryAllDead(), total);
+  assert.deepEqual(await h.q.counts().then((c) => [c.pending, c.dead]), [1, 1000]);
+  const dead = await h.q.listDead({ limit: total });
+  assert.ok(dead.every((j) => j.errors.length === 2), 'every job that died again is still dead, with both deaths');
+  assert.deepEqual(await h.q.redis.keys(`troupe:{${h.name}}:retry-all:*`), [], 'the copy is gone');
+});
+
 test('retention trims finished jobs by count and age', async (t) => {
   const cases: Array<{ label: string; keep: { count?: number; ageMs?: number }; gaps: number[]; kept: number[] }> = [
     { label: 'count 2 keeps the newest two', keep: { count: 2 }, gaps: [10, 10, 10, 10], kept: [2, 3] },

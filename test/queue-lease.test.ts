@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Lease } from '../src/queue/lease.js';
 import { after, describe, test } from 'node:test';
 import { backoffDelay, Queue, QueueConsumer, type BackoffPolicy, type LeasedJob, type Priority } from '../src/index.js';
 import { decodeBackoff, encodeBackoff } from '../src/queue/backoff.js';
@@ -291,7 +292,13 @@ describe('renew, reclaim and release', () => {
     const again = await consumer.lease('w', 4, 10_000);
     assert.deepEqual(again.jobs.map((j) => j.data), ['a', 'b', 'c', 'd']);
     assert.deepEqual(again.jobs.map((j) => j.attempt), [1, 1, 1, 1]);
-    assert.deepEqual(await consumer.release(first.jobs.map((j) => j.lease)), first.jobs.map((j) => j.id).reverse(), 'old tokens are refused');
+    // The first leases' release sent again (as after a lost reply) is recognised as already
+    // done: reported as released, and it changes nothing for the jobs' new leases.
+    assert.deepEqual(await consumer.release(first.jobs.map((j) => j.lease)), [], 'a repeat of a release that was written');
+    assert.equal((await queue.counts()).active, 4, 'the new leases are untouched');
+    const stale = first.jobs.map((j) => new Lease(j.id, String(Number(j.lease.token) + 1000), 0));
+    assert.deepEqual(await consumer.release(stale), stale.map((l) => l.id).reverse(), 'a token that never held the job is refused');
+    assert.equal((await queue.counts()).active, 4);
   });
 
   test('tokens grow with every lease of the same job', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { nextFire } from '../src/scheduler/next-fire.js';
+import { firesBetween, HORIZON_MS, nextFire } from '../src/scheduler/next-fire.js';
 import { fireRule } from '../src/scheduler/spec.js';
 import { freePort } from './helpers/redis-server.js';
 import { eventually, runCli, SupervisorProcess } from './helpers/supervisor-process.js';
@@ -20,6 +20,7 @@ after(() => {
 
 const troupe = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { TROUPE_REDIS_URL: fx.redis.url, TROUPE_HTTP_PORT: '0', ...env });
 const add = ['schedule', 'add'];
+const nextFires = (cron: string, timezone: string, from: number, until: number) => firesBetween(fireRule({ cron, timezone }), from, until, 100);
 
 describe('troupe schedule', () => {
   test('add, list with next fire times, show, pause, resume, remove', async () => {
@@ -86,6 +87,42 @@ describe('troupe schedule', () => {
     assert.equal(await fx.client.exists('troupe:{schedules}:schedule:bad'), 0);
   });
 
+  test('a schedule on any queue (*) is printed as what it means, not as a queue called "*"', async () => {
+    const added = await troupe([...add, 'sweep', '--daily', '03:00', '--queue', '*', '--processor', 'maintenance']);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /→ queue any \(\*\): the first queue of the supervisor that fires it, processor maintenance/);
+    const list = await troupe(['schedule', 'list']);
+    assert.match(list.stdout, /^sweep\s+daily at 03:00\s+UTC\s+any \(\*\)\s+maintenance/m);
+    assert.match(list.stdout, /^QUEUE any \(\*\): each fire goes to the first queue of the supervisor that fires it$/m);
+    const show = await troupe(['schedule', 'show', 'sweep', '--next', '1']);
+    assert.match(show.stdout, /queue\s+any \(\*\): the first queue of the supervisor that fires it\n/);
+    assert.equal((JSON.parse((await troupe(['schedule', 'show', 'sweep', '--json'])).stdout) as { queue: string }).queue, '*', 'JSON keeps the stored value');
+    assert.equal((await troupe(['schedule', 'remove', 'sweep'])).code, 0);
+  });
+
+  test('show --next N says why it lists fewer fires than asked (the 30-year search); zone names are printed as given', async () => {
+    const added = await troupe([...add, 'leap', '--cron', '0 12 29 2 *', '--tz', 'Europe/Kyiv', '--queue', 'q', '--processor', 'noop']);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /cron "0 12 29 2 \*" Europe\/Kyiv → queue q/);
+    // Leap days in the next 30 years: 7 or 8, whatever today is.
+    const now = Date.now();
+    const horizon = now + HORIZON_MS;
+    const expected = nextFires('0 12 29 2 *', 'Europe/Kyiv', now, horizon);
+    assert.ok(expected.length >= 7 && expected.length <= 8);
+    const show = await troupe(['schedule', 'show', 'leap', '--next', '10']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /time zone\s+Europe\/Kyiv\n/);
+    assert.equal(show.stdout.match(/-02-29 12:00:00 /g)?.length, expected.length);
+    assert.match(show.stdout, new RegExp(`only ${expected.length} of the 10 fires asked for: this schedule fires ${expected.length} times in the next 30 years \\(until \\d{4}-\\d\\d-\\d\\d\\), as far ahead as fire times are searched\\n$`));
+    const json = JSON.parse((await troupe(['schedule', 'show', 'leap', '--next', '10', '--json'])).stdout) as { timezone: string; nextFires: string[]; searchedUntil: string };
+    assert.deepEqual([json.timezone, json.nextFires.length], ['Europe/Kyiv', expected.length]);
+    assert.ok(Math.abs(Date.parse(json.searchedUntil) - horizon) < 60_000);
+    const enough = await troupe(['schedule', 'show', 'leap', '--next', '3']);
+    assert.doesNotMatch(enough.stdout, /only \d+ of/, 'no note when every fire asked for is listed');
+    assert.match((await troupe(['schedule', 'list'])).stdout, /^leap\s+0 12 29 2 \*\s+Europe\/Kyiv\s/m);
+    assert.equal((await troupe(['schedule', 'remove', 'leap'])).code, 0);
+  });
+
   test('runtime errors exit 1: unknown schedule, a different one already there, no Redis', async () => {
     const removed = await troupe(['schedule', 'remove', 'ghost']);
     assert.equal(removed.code, 1);
@@ -127,7 +164,7 @@ describe('schedules from the config file', () => {
       return json.schedules.length === 2 ? json.schedules : undefined;
     }, 5000, 'two schedules');
     assert.deepEqual(listed.map((x) => [x.name, x.when, x.timezone, x.queue, x.source]), [
-      ['maintenance', 'daily at 03:00', 'UTC', 'cfg', 'builtin'],
+      ['maintenance', 'daily at 03:00', 'UTC', '*', 'builtin'],
       ['weekly-report', 'weekly on mon at 09:00', 'Europe/Berlin', 'cfg', 'config'],
     ]);
     s.child.kill('SIGTERM');

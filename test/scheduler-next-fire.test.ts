@@ -4,6 +4,10 @@
  * the daylight-saving rules as they read from the outside (a jump in the wall clock skips wall
  * times; a wall time seen before is a repeat). The code under test walks wall time instead and
  * finds transitions by search, so the two share nothing but node-cron's parser.
+ *
+ * node-cron requires both day fields to match; crontab accepts either when neither starts with
+ * `*` (docs/scheduling.md). The reference applies that rule from outside: such an expression
+ * matches when node-cron matches it with the day-of-week made `*`, or with the day-of-month made `*`.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -16,10 +20,21 @@ after(async () => {
   for (const t of tasks) await t.destroy();
 });
 
-function matcher(expression: string, timezone: string) {
+function nodeCronMatcher(expression: string, timezone: string): { match(date: Date): boolean } {
   const task = cron.createTask(expression, () => undefined, { timezone });
   tasks.push(task);
   return task;
+}
+
+/** crontab's day rule on top of node-cron's matching (see the header). */
+function matcher(expression: string, timezone: string): { match(date: Date): boolean } {
+  const fields = expression.split(' ');
+  const [dom, dow] = fields.length === 6 ? [3, 5] : [2, 4];
+  const restricted = (i: number) => fields.length >= 5 && !/^[*?]/.test(fields[i]!);
+  if (!restricted(dom) || !restricted(dow)) return nodeCronMatcher(expression, timezone);
+  const byMonthDay = nodeCronMatcher(fields.map((f, i) => (i === dow ? '*' : f)).join(' '), timezone);
+  const byWeekday = nodeCronMatcher(fields.map((f, i) => (i === dom ? '*' : f)).join(' '), timezone);
+  return { match: (date) => byMonthDay.match(date) || byWeekday.match(date) };
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -90,6 +105,8 @@ const TABLE: Array<[string, string, string, number, number]> = [
   ['0 8 * * 1#2', 'Europe/Paris', '2024-01-01T00:00:00Z', 120 * DAY, HOUR],
   ['0 0 29 2 *', 'UTC', '2023-01-01T00:00:00Z', 6 * 366 * DAY, HOUR],
   ['0 0 1 jan,jul sun-sat', 'UTC', '2024-01-01T00:00:00Z', 400 * DAY, HOUR],
+  ['30 2 1-7 * 0', 'America/New_York', '2024-02-28T00:00:00Z', 14 * DAY, MIN],
+  ['0 9 L * mon', 'Europe/London', '2024-03-20T00:00:00Z', 45 * DAY, HOUR],
   ['@weekly', 'America/Sao_Paulo', '2024-01-01T00:00:00Z', 60 * DAY, HOUR],
   ['0 22-2 * * *', 'Europe/Dublin', '2024-03-30T12:00:00Z', 3 * DAY, MIN],
 ];
@@ -122,7 +139,7 @@ describe('daylight saving: what people expect of a 02:30 daily job', () => {
   });
 
   test('node-cron by itself would skip that day: nothing on 10 March matches 02:30', () => {
-    const task = matcher('30 2 * * *', 'America/New_York');
+    const task = nodeCronMatcher('30 2 * * *', 'America/New_York');
     const day = Date.parse('2024-03-10T05:00:00Z');
     const matches = Array.from({ length: 24 * 60 }, (_, i) => day + i * MIN).filter((t) => task.match(new Date(t)));
     assert.deepEqual(matches, []);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseCron } from '../src/scheduler/cron.js';
 import { InvalidCronError, ScheduleErrorCode, ScheduleValidationError, UnknownTimezoneError } from '../src/scheduler/errors.js';
-import { dailyAt, everyMinute, fireJobId, hourlyAt, validateSchedule, validateScheduleList, weeklyOn } from '../src/scheduler/spec.js';
+import { firesBetween } from '../src/scheduler/next-fire.js';
+import { dailyAt, everyMinute, fireJobId, fireRule, hourlyAt, restoreSchedule, validateSchedule, validateScheduleList, weeklyOn } from '../src/scheduler/spec.js';
 import { declaredSchedules, maintenanceSchedule } from '../src/scheduler/service.js';
 import { ConfigError, defaultConfig, resolveConfig, type Layer } from '../src/supervisor/config.js';
 
@@ -39,6 +40,15 @@ describe('invalid cron expressions name the bad field and the accepted values', 
     ['', 'cron', /must be a cron expression such as "30 2 \* \* \*"/],
     ['0 0 30 2 *', 'cron.dayOfMonth', /never fires: no month it names has day 30/],
     ['0 0 L-29 2 *', 'cron', /never fires in the next 30 years/],
+    // A range end outside the field is refused whatever values the range yields (crontab and
+    // cron-parser refuse both; node-cron took the first, whose steps stop at 56).
+    ['1-60/5 * * * *', 'cron.minute', /minute field "1-60\/5" is not valid .*: 60 is outside 0-59, and both ends of a range must be in it, e\.g\. 1-59\/5 \(every 5 minutes from 1\)/],
+    ['0-60/10 * * * *', 'cron.minute', /minute field "0-60\/10" .*: 60 is outside 0-59, .* e\.g\. 0-59\/10/],
+    ['0 0 5-32/10 * *', 'cron.dayOfMonth', /day-of-month field "5-32\/10" .*: 32 is outside 1-31/],
+    ['0 0 * * 1-8/3', 'cron.dayOfWeek', /day-of-week field "1-8\/3" .*: 8 is outside 0-7/],
+    ['0 0 * 0-12 *', 'cron.month', /month field "0-12" .*: 0 is outside 1-12, .* e\.g\. 1-12$/],
+    ['0-60/30 * * * * *', 'cron.second', /second field "0-60\/30" .*: 60 is outside 0-59/],
+    ['0 20-24 * * *', 'cron.hour', /hour field "20-24" .*: 24 is outside 0-23/],
   ];
   for (const [cron, field, message] of cases) {
     test(JSON.stringify(cron), () => {
@@ -47,6 +57,11 @@ describe('invalid cron expressions name the bad field and the accepted values', 
       if (!String(message).includes('next 30 years')) assert.throws(() => parseCron(cron), InvalidCronError);
     });
   }
+});
+
+test('ranges inside the field are taken, steps and wrap-arounds too', () => {
+  for (const cron of ['1-59/5 * * * *', '0-59/10 * * * *', '0 22-2 * * *', '0 0 * * 7-1', '0 0 1-31/2 * *', '0 0 * 1-12/3 *', '*/61 * * * *']) parseCron(cron);
+  assert.deepEqual(parseCron('1-59/5 * * * *').minutes, [1, 6, 11, 16, 21, 26, 31, 36, 41, 46, 51, 56]);
 });
 
 describe('other bad input: a typed error naming the field and the fix', () => {
@@ -133,23 +148,37 @@ describe('helpers and normalised schedules', () => {
     }
   });
 
-  test('defaults: UTC, skip, null data; zone names are canonical', () => {
+  test('defaults: UTC, skip, null data; a zone\'s letter case is put right', () => {
     const s = validateSchedule({ ...base, daily: '02:30' });
     assert.deepEqual(s, { name: 'nightly', cron: '30 2 * * *', when: 'daily at 02:30', timezone: 'UTC', queue: 'default', processor: 'echo', data: null, options: {}, missed: 'skip' });
     assert.equal(validateSchedule({ ...base, daily: '02:30', timezone: 'america/new_york' }).timezone, 'America/New_York');
+    assert.equal(validateSchedule({ ...base, daily: '02:30', timezone: 'utc' }).timezone, 'UTC');
+  });
+
+  test('a zone keeps the name the user gave, not the older alias Intl answers with; its fires are the alias\'s', () => {
+    // Node 20's ICU answers each of these with the older name (Kiev, Calcutta, Katmandu, Saigon, US/Eastern's America/New_York).
+    for (const [given, alias] of [['Europe/Kyiv', 'Europe/Kiev'], ['Asia/Kolkata', 'Asia/Calcutta'], ['Asia/Kathmandu', 'Asia/Katmandu'], ['Asia/Ho_Chi_Minh', 'Asia/Saigon'], ['US/Eastern', 'America/New_York']] as const) {
+      const mine = validateSchedule({ ...base, daily: '02:30', timezone: given });
+      assert.equal(mine.timezone, given);
+      assert.equal(restoreSchedule(JSON.parse(JSON.stringify(mine))).timezone, given, 'read back from Redis unchanged');
+      const theirs = validateSchedule({ ...base, daily: '02:30', timezone: alias });
+      assert.equal(theirs.timezone, alias, 'the old name is kept too');
+      const from = Date.UTC(2024, 0, 1);
+      assert.deepEqual(firesBetween(fireRule(mine), from, from + 400 * 86_400_000), firesBetween(fireRule(theirs), from, from + 400 * 86_400_000), `${given} fires as ${alias}`);
+    }
   });
 
   test('a fire\'s job id is the name and the nominal fire time', () => {
     assert.equal(fireJobId('nightly', Date.UTC(2024, 2, 10, 7)), 'nightly@2024-03-10T07:00:00Z');
   });
 
-  test('the built-in maintenance schedule: daily 03:00 UTC on the first queue, unless the config names one', () => {
-    assert.deepEqual(maintenanceSchedule('pdf'), {
-      name: 'maintenance', cron: '0 3 * * *', when: 'daily at 03:00', timezone: 'UTC', queue: 'pdf', processor: 'maintenance', data: {}, options: { attempts: 2 }, missed: 'run-once',
+  test('the built-in maintenance schedule: daily 03:00 UTC on any queue (the claimer\'s first), unless the config names one', () => {
+    assert.deepEqual(maintenanceSchedule(), {
+      name: 'maintenance', cron: '0 3 * * *', when: 'daily at 03:00', timezone: 'UTC', queue: '*', processor: 'maintenance', data: {}, options: { attempts: 2 }, missed: 'run-once',
     });
-    const declared = declaredSchedules({ queues: ['pdf', 'mail'], schedules: [] });
-    assert.deepEqual(declared.map((d) => [d.schedule.name, d.source, d.mode]), [['maintenance', 'builtin', 'ensure']]);
+    const declared = declaredSchedules({ schedules: [] });
+    assert.deepEqual(declared.map((d) => [d.schedule.name, d.schedule.queue, d.source, d.mode]), [['maintenance', '*', 'builtin', 'ensure']]);
     const own = validateSchedule({ name: 'maintenance', weekly: 'sun 04:00', queue: 'mail', processor: 'maintenance' });
-    assert.deepEqual(declaredSchedules({ queues: ['pdf'], schedules: [own] }).map((d) => [d.schedule.when, d.source, d.mode]), [['weekly on sun at 04:00', 'config', 'sync']]);
+    assert.deepEqual(declaredSchedules({ schedules: [own] }).map((d) => [d.schedule.when, d.source, d.mode]), [['weekly on sun at 04:00', 'config', 'sync']]);
   });
 });

@@ -47,7 +47,7 @@ describe('definitions', () => {
     assert.equal(await store.version(), '2');
   });
 
-  test('config sync never overwrites a definition changed at run time; ensure only creates', async () => {
+  test('config sync never overwrites a definition changed at run time; ensure replaces only a built-in one', async () => {
     const store = new ScheduleStore(client);
     assert.equal((await store.save(schedule(), 'config', 'sync')).status, 'created');
     assert.equal((await store.save(schedule({ daily: '04:00' }), 'config', 'sync')).status, 'updated', 'config changed: last start wins');
@@ -56,7 +56,10 @@ describe('definitions', () => {
     assert.equal((await store.get('nightly'))!.when, 'daily at 05:00');
     const maintenance = schedule({ name: 'maintenance', processor: 'maintenance' });
     assert.equal((await store.save(maintenance, 'builtin', 'ensure')).status, 'created');
-    assert.equal((await store.save({ ...maintenance, queue: 'other' }, 'builtin', 'ensure')).status, 'kept', 'supervisors on other queues do not fight over it');
+    assert.equal((await store.save({ ...maintenance, queue: '*' }, 'builtin', 'ensure')).status, 'updated', 'a built-in definition an older version wrote is replaced');
+    assert.equal((await store.save({ ...maintenance, queue: '*' }, 'builtin', 'ensure')).status, 'unchanged', 'every supervisor declares the same one');
+    await store.save({ ...maintenance, queue: 'ops' }, 'cli', 'replace');
+    assert.deepEqual(await store.save({ ...maintenance, queue: '*' }, 'builtin', 'ensure'), { status: 'kept', source: 'cli' }, 'one people set is left alone');
   });
 
   test('pause, resume, remove; unknown names; every change bumps the version', async () => {

@@ -136,7 +136,7 @@ test('--max-jobs-per-thread retires threads between tasks: no job handed back or
   const httpPort = await freePort();
   const s = supervisor(name, ['--threads', '1', '--max-jobs-per-thread', '5', '--http-port', String(httpPort)]);
   await s.started();
-  const jobs = await queue.enqueueMany(Array.from({ length: 20 }, () => ({ processor: 'sleep', data: { ms: 50 } })));
+  const jobs = await queue.enqueueMany(Array.from({ length: 20 }, () => ({ processor: 'cpu', data: { ms: 20 } })));
   await eventually(async () => (await queue.counts()).completed === jobs.length, 30_000, 'all jobs completed');
   const metrics = await eventually(async () => {
     const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();

@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { Queue } from '../src/index.js';
-import { freePort, startPrivateRedis } from './helpers/redis-server.js';
+import { startPrivateRedis } from './helpers/redis-server.js';
 import { eventually, PLUGIN_DIR, readRecord, runCli, SupervisorProcess } from './helpers/supervisor-process.js';
-import { redisAnswers, resolveRedis } from '../src/supervisor/local-redis.js';
-import { createLogger } from '../src/supervisor/logger.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -28,7 +27,7 @@ test('SIGTERM with jobs in flight: running jobs finish, unstarted ones go back t
   const s = new SupervisorProcess(['--queues', 'term', '--threads', '2', '--prefetch', '4'], { TROUPE_REDIS_URL: redis.url });
   cleanup.push(() => s.kill());
   await s.started();
-  await queue.enqueueMany(Array.from({ length: 12 }, (_, i) => ({ processor: 'sleep', data: { ms: 800 }, options: { jobId: `j${i}` } })));
+  await queue.enqueueMany(Array.from({ length: 12 }, (_, i) => ({ processor: 'cpu', data: { ms: 800 }, options: { jobId: `j${i}` } })));
   await eventually(async () => (await queue.counts()).active >= 4, 10_000, 'jobs running and prefetched');
   s.child.kill('SIGTERM');
   assert.equal(await s.exited, 0);
@@ -52,6 +51,10 @@ test('a job still running at the shutdown timeout is stopped and failed for retr
   const s = new SupervisorProcess(['--queues', 'term-timeout', '--threads', '1', '--shutdown-timeout-ms', '300'], { TROUPE_REDIS_URL: redis.url });
   cleanup.push(() => s.kill());
   await s.started();
+  // The I/O thread starts on its first job; once it is up, the long job is running on it (a job
+  // still queued for a thread at the timeout goes back unstarted instead).
+  const warm = await queue.enqueue('sleep', { ms: 1 });
+  await eventually(async () => (await queue.getJob(warm.id))?.state === 'completed', 10_000, 'the I/O thread to be up');
   const { id } = await queue.enqueue('sleep', { ms: 60_000 });
   await eventually(async () => (await queue.getJob(id))?.state === 'active', 10_000, 'the job to start');
   s.child.kill('SIGTERM');
@@ -97,7 +100,7 @@ const BAD_CONFIG: Array<{ name: string; args: string[]; env?: Record<string, str
   { name: 'heartbeat too slow for the lease', args: ['--lease-ms', '2000', '--heartbeat-ms', '1500'], code: 2, message: /heartbeatMs: 1500 must be at most half of leaseMs/ },
   { name: 'bad queue name', args: ['--queues', 'a{b}'], code: 2, message: /queues: queue "a\{b\}" is not a valid name/ },
   { name: 'unknown flag', args: ['--thredas', '2'], code: 2, message: /Unknown argument: thredas/ },
-  { name: 'unreachable Redis', args: ['--redis-url', 'redis://127.0.0.1:1'], code: 1, message: /cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*--redis-url/ },
+  // A Redis that does not answer yet is waited for, not refused: test/supervisor-redis-wait.test.ts.
   { name: 'missing plugin', args: ['--plugin', './no-such-plugin.mjs'], code: 2, message: /plugin "\.\/no-such-plugin\.mjs": no file at/ },
 ];
 
@@ -115,6 +118,23 @@ for (const c of BAD_CONFIG) {
   });
 }
 
+test('a password Redis refuses is a configuration error: exit 2 at once, saying the password was refused', async () => {
+  const redis = await startPrivateRedis();
+  cleanup.push(() => redis.destroy());
+  const admin = new Redis(redis.port, '127.0.0.1');
+  await admin.config('SET', 'requirepass', 'the-right-one');
+  admin.disconnect();
+  for (const [url, said] of [
+    [`redis://:wrong@127.0.0.1:${redis.port}`, /^troupe: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password \(WRONGPASS .*\): fix USER:PASSWORD@ in --redis-url/],
+    [redis.url, /^troupe: Redis at redis:\/\/127\.0\.0\.1:\d+ requires a password and none was given \(NOAUTH .*\): add :PASSWORD@/],
+  ] as const) {
+    const run = await runCli(['supervise', '--http-port', '0'], { TROUPE_REDIS_URL: url }, 30_000);
+    assert.equal(run.code, 2, `exit code for ${url}; stderr: ${run.stderr}`);
+    assert.match(run.stderr, said);
+    assert.doesNotMatch(run.stderr, /wrong@|check that the server is running/, 'the password is not shown, and no talk of a server that is not running');
+  }
+});
+
 test('the README main command (troupe demo) processes sample jobs and exits 0', async () => {
   const redis = await startPrivateRedis();
   cleanup.push(() => redis.destroy());
@@ -125,21 +145,7 @@ test('the README main command (troupe demo) processes sample jobs and exits 0', 
   assert.match(run.stdout, /dead \(failed every attempt, by design\)\s+6/);
 });
 
-test('with no Redis URL and nothing answering, a private redis-server is started with AOF under the data dir', async () => {
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
-  const dataDir = join(tempDir('autostart'), 'redis');
-  const target = await resolveRedis(url, false, createLogger('silent'), dataDir);
-  try {
-    assert.equal(target.url, url);
-    assert.ok(target.stop, 'it owns the server it started');
-    assert.equal((await redisAnswers(url)).ok, true);
-  } finally {
-    await target.stop?.();
-  }
-  assert.equal((await redisAnswers(url)).ok, false, 'stopped with the supervisor');
-  await assert.rejects(resolveRedis(url, true, createLogger('silent')), /cannot reach Redis/);
-});
+// The private redis-server started when no Redis is given: test/local-redis.test.ts.
 
 test('Redis paused (SIGSTOP) mid-run: the supervisor waits it out and the run completes with nothing lost', async () => {
   const redis = await startPrivateRedis();

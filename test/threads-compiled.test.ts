@@ -19,7 +19,7 @@ const script = `
 import { Piscina } from 'piscina';
 import { threadEntryUrl } from './threads/entry.js';
 import { loadPlugins } from './processors/plugins.js';
-import { CELL_SLOTS } from './threads/protocol.js';
+import { CELL_SLOTS, toColumns } from './threads/protocol.js';
 const [, , pluginsDir] = process.argv;
 const plugins = await loadPlugins(['./greet.mjs'], pluginsDir);
 const pool = new Piscina({
@@ -30,14 +30,14 @@ const pool = new Piscina({
 });
 const job = (processor, data) => ({ id: processor, queue: 'q', processor, data, attempt: 1, maxAttempts: 1, timeoutMs: 0 });
 const cell = new SharedArrayBuffer(CELL_SLOTS * 8);
-const ok = await pool.run({ jobs: [job('echo', Buffer.from('bytes')), job('greet', { who: 'node' })], cell });
+const ok = await pool.run({ jobs: toColumns([job('echo', Buffer.from('bytes')), job('greet', { who: 'node' })]), cell });
 let crash;
 try {
-  await pool.run({ jobs: [job('fail', { mode: 'crash', message: 'compiled crash' })], cell });
+  await pool.run({ jobs: toColumns([job('fail', { mode: 'crash', message: 'compiled crash' })]), cell });
 } catch (err) {
   crash = err.message;
 }
-const after = await pool.run({ jobs: [job('noop', null)], cell });
+const after = await pool.run({ jobs: toColumns([job('noop', null)]), cell });
 await pool.destroy();
 console.log(JSON.stringify({
   entry: threadEntryUrl().pathname.split('/').slice(-2).join('/'),

@@ -78,8 +78,10 @@ export function fileLayer(path: string): Layer {
     const v = values[key];
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) values[key] = resolve(dirname(path), v);
   }
-  if (Array.isArray(values.plugins)) {
-    values.plugins = values.plugins.map((p: unknown) => (typeof p === 'string' && isPlugPath(p) ? resolve(dirname(path), p) : p));
+  // One rule for both forms: a string is the comma-separated list the validator would split.
+  const plugins = typeof values.plugins === 'string' ? values.plugins.split(',').map((p) => p.trim()).filter(Boolean) : values.plugins;
+  if (Array.isArray(plugins)) {
+    values.plugins = plugins.map((p: unknown) => (typeof p === 'string' && isPlugPath(p) ? resolve(dirname(path), p) : p));
   }
   return { source: 'file', values, describe: (key) => `"${key}" in ${path}` };
 }

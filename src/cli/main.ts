@@ -1,12 +1,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchCommand } from './commands/bench.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
 import { superviseCommand } from './commands/supervise.js';
 import { tuneCommand } from './commands/tune.js';
 import { ADMIN_COMMANDS } from './commands/admin.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { EXIT_USAGE, reportError } from './exit.js';
+import { endQuietlyWhenStdoutCloses } from './output.js';
 
 export async function main(args: string[]): Promise<void> {
   const parser = yargs(args)
@@ -16,6 +18,7 @@ export async function main(args: string[]): Promise<void> {
     .command(demoCommand)
     .command(ADMIN_COMMANDS)
     .command(scheduleCommand)
+    .command(dashboardCommand)
     .command(benchCommand)
     .command(tuneCommand)
     .demandCommand(1, 'Name a command; try "troupe demo" for a first run, or "troupe supervise --help".')
@@ -37,4 +40,5 @@ export async function main(args: string[]): Promise<void> {
   }
 }
 
+endQuietlyWhenStdoutCloses();
 await main(hideBin(process.argv));

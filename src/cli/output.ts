@@ -1,7 +1,11 @@
 import { createInterface } from 'node:readline/promises';
 import type { Argv } from 'yargs';
 import { CodedError } from '../errors.js';
+import { formatAge, formatBytes, jsonSafe } from '../format.js';
 import { CliErrorCode, UsageError } from './exit.js';
+
+// Defined below the CLI since the dashboard uses them too; re-exported so commands keep one import.
+export { formatAge, formatBytes, formatDuration, jsonSafe } from '../format.js';
 
 /**
  * Output rules shared by the admin commands: data goes to stdout (tables for people, `--json`
@@ -28,41 +32,10 @@ export function formatFields(fields: Array<[string, string]>): string {
   return fields.map(([k, v]) => `${k.padEnd(width)}  ${v.replace(/\n/g, `\n${' '.repeat(width + 2)}`)}`).join('\n') + '\n';
 }
 
-/** 850ms, 12.3s, 5m 03s, 2h 10m, 3d 4h: precise when short, coarse when long. */
-export function formatDuration(ms: number): string {
-  const abs = Math.abs(ms);
-  if (abs < 1000) return `${Math.round(ms)}ms`;
-  if (abs < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.floor(abs / 1000);
-  const sign = ms < 0 ? '-' : '';
-  if (s < 3600) return `${sign}${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  if (s < 86_400) return `${sign}${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${sign}${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
-}
-
-/** "5m 03s ago" for the past, "in 12.0s" for the future (delayed jobs, pause ends). */
-export function formatAge(at: number | undefined, now = Date.now()): string {
-  if (!at) return '-';
-  const delta = now - at;
-  return delta >= 0 ? `${formatDuration(delta)} ago` : `in ${formatDuration(-delta)}`;
-}
-
 /** An absolute time for records people may need to correlate with logs. */
 export function formatTime(at: number | undefined, now = Date.now()): string {
   if (!at) return '-';
   return `${new Date(at).toISOString()} (${formatAge(at, now)})`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** One line of at most `max` characters: tables must stay one row per job. */
@@ -72,25 +45,27 @@ export function oneLine(text: string | undefined, max = 80): string {
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
-/**
- * Buffers would print as {type:'Buffer', data:[...every byte...]}; scripts need to know there
- * are bytes and how many, not the bytes themselves.
- */
-export function jsonSafe(value: unknown): unknown {
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return { type: 'bytes', length: value.byteLength };
-  if (Array.isArray(value)) return value.map(jsonSafe);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
-  }
-  return value;
-}
-
 /** A payload or result shown in a table: bytes as a size, JSON compact and shortened. */
 export function describeValue(value: unknown, max = 200): string {
   if (value === undefined) return '-';
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `${formatBytes(value.byteLength)} of bytes`;
   const text = JSON.stringify(value);
   return text.length > max ? `${text.slice(0, max - 1)}… (${formatBytes(text.length)} of JSON)` : text;
+}
+
+/**
+ * A reader that stops early (`troupe stats --watch --json | head -c 100`) closes the pipe, and the
+ * next write to stdout fails with EPIPE, which Node throws as an unhandled 'error' event with a
+ * stack trace. Nobody is left to read the rest, so the command has done its job: end at once,
+ * quietly, with 0. Any other stdout error is a real failure and is thrown as before. Process-wide,
+ * so every command is covered; pino writes the supervisor's log through a stream of its own, which
+ * handles a closed pipe itself, so `troupe supervise` is not stopped by this.
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
 }
 
 export function printJson(value: unknown): void {

@@ -4,6 +4,7 @@ import { validateQueueName } from '../queue/context.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { probeRedis } from '../queue/redis-probe.js';
+import { privateRedisSpec } from '../supervisor/private-redis.js';
 import { RedisErrorCode } from '../queue/redis-url.js';
 import { CodedError } from '../errors.js';
 import { CONFIG_KEYS, connectionSpec, envLayer, resolveConfig, type ConfigKey, type Layer } from '../supervisor/config.js';
@@ -58,6 +59,9 @@ export function withAdminOptions<T>(yargs: Argv<T>): Argv<T & RedisArgs & JsonAr
   return withRedisUrl(withJsonOption(yargs));
 }
 
+/** ResolvedConnection.source when no URL was given. */
+const DEFAULT_SOURCE = 'the default';
+
 export interface ResolvedConnection {
   spec: RedisConnectionSpec;
   /** Where the URL came from, for messages. */
@@ -77,7 +81,7 @@ export function resolveRedisConnection(argv: RedisArgs, env: NodeJS.ProcessEnv =
   const layers = [...(configPath ? [fileLayer(configPath)] : []), envLayer(env), flagsLayer(argv as Record<string, unknown>)].map(only);
   const { config } = resolveConfig(layers);
   const urlLayer = layers.findLast((l) => l.values.redisUrl !== undefined);
-  return { spec: connectionSpec(config), source: urlLayer ? urlLayer.describe('redisUrl') : 'the default' };
+  return { spec: connectionSpec(config), source: urlLayer ? urlLayer.describe('redisUrl') : DEFAULT_SOURCE };
 }
 
 /** A wrong queue name is the caller's mistake: say which argument and refuse before connecting. */
@@ -103,8 +107,14 @@ export class RedisUnreachableError extends CodedError<typeof RedisErrorCode.Unre
  * unknown master or a TLS failure into one clear message instead of ioredis retrying.
  */
 export async function connectAdmin(argv: RedisArgs): Promise<RedisClient> {
-  const { spec, source } = resolveRedisConnection(argv);
-  const probe = await probeRedis(spec, undefined, source);
+  const resolved = resolveRedisConnection(argv);
+  const { source } = resolved;
+  let { spec } = resolved;
+  let probe = await probeRedis(spec, undefined, source);
+  // No URL given and the default port asks for a password: the private server `troupe supervise` started here.
+  const ours = !probe.ok && source === DEFAULT_SOURCE ? privateRedisSpec(spec) : undefined;
+  const oursProbe = ours ? await probeRedis(ours, undefined, source) : undefined;
+  if (ours && oursProbe?.ok) [spec, probe] = [ours, oursProbe];
   if (!probe.ok) {
     throw new RedisUnreachableError(
       `${probe.error}. Admin commands never start a Redis: start one (redis-server, or "troupe supervise", ` +

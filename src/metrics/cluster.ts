@@ -21,8 +21,14 @@ export const clusterSlotKey = (slotStart: number, supervisorId: string) => `${PR
 /** Longest window `troupe stats` can ask for. */
 export const MAX_WINDOW_MS = 15 * 60_000;
 export const DEFAULT_WINDOW_MS = 5 * 60_000;
-/** A slot is kept long enough to fall out of the longest window, plus the slot in progress. */
-export const CLUSTER_RETENTION_MS = MAX_WINDOW_MS + 2 * SLOT_MS;
+/** The dashboard charts the last hour, a point per slot (src/dashboard/latency.ts). */
+export const CHART_WINDOW_MS = 60 * 60_000;
+/**
+ * A slot is kept long enough to fall out of the longest window read (the dashboard's hour;
+ * `troupe stats` merges 15 minutes at most), plus the slot in progress. Bounded: about 62 keys
+ * per supervisor (docs/dashboard.md gives the bytes per queue).
+ */
+export const CLUSTER_RETENTION_MS = Math.max(MAX_WINDOW_MS, CHART_WINDOW_MS) + 2 * SLOT_MS;
 
 /** Writes a supervisor's slots; a write that fails is merged into the next one, not lost. */
 export class ClusterStore {

@@ -28,7 +28,7 @@ const LATENCIES: Record<LatencyKind, [string, string]> = {
   endToEnd: ['troupe_job_end_to_end', 'from enqueue to the completion written in Redis, for completed jobs'],
 };
 
-const QUANTILES = [0.5, 0.9, 0.99, 0.999];
+const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999];
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -87,6 +87,8 @@ export interface ExpositionInput {
   depths: ReadonlyMap<string, QueueDepth>;
   supervisor: SupervisorGauges;
   alerts: readonly AlertGauge[];
+  /** The endpoint's own counters (0 when not given). */
+  http?: { renders: number; refused: number };
 }
 
 /**
@@ -128,7 +130,7 @@ export function renderPrometheus(input: ExpositionInput): string {
     }
   }
   for (const [queue, depth] of depths) {
-    add('troupe_queue_jobs', 'gauge', 'Jobs in each state of the queue, as Redis last reported them.', DEPTH_STATES.map((state) => sample('troupe_queue_jobs', { queue, state }, depth[state])));
+    add('troupe_queue_jobs', 'gauge', 'Jobs in each state of the queue, as Redis last reported them. Every supervisor serving the queue exports the same count: aggregate with max by (queue, state), not sum.', DEPTH_STATES.map((state) => sample('troupe_queue_jobs', { queue, state }, depth[state])));
   }
   add('troupe_thread_restarts_total', 'counter', 'Threads replaced after a crash or a kill (timeout, shutdown).', [sample('troupe_thread_restarts_total', {}, metrics.threadRestarts)]);
   add('troupe_threads_retired_total', 'counter', 'Threads retired on purpose (job count or heap limit).', [sample('troupe_threads_retired_total', {}, metrics.threadsRetired)]);
@@ -140,6 +142,9 @@ export function renderPrometheus(input: ExpositionInput): string {
   add('troupe_event_loop_lag_seconds', 'gauge', "Recent worst lag of the supervisor's event loop.", [sample('troupe_event_loop_lag_seconds', {}, supervisor.eventLoopLagMs / 1000)]);
   add('troupe_supervisor_start_time_seconds', 'gauge', 'When this supervisor started, in seconds since the Unix epoch.', [sample('troupe_supervisor_start_time_seconds', {}, supervisor.startedAt / 1000)]);
   add('troupe_supervisor_info', 'gauge', 'Always 1; labels identify the supervisor.', [sample('troupe_supervisor_info', { id: supervisor.id, host: supervisor.host }, 1)]);
+  const http = input.http ?? { renders: 0, refused: 0 };
+  add('troupe_metrics_renders_total', 'counter', 'Times this text was built; it is built at most once a second and shared by every scrape in that second.', [sample('troupe_metrics_renders_total', {}, http.renders)]);
+  add('troupe_http_requests_refused_total', 'counter', 'HTTP requests answered 503 with Retry-After: --http-max-concurrent were being handled and as many again times 4 were waiting.', [sample('troupe_http_requests_refused_total', {}, http.refused)]);
   if (input.alerts.length > 0) {
     add('troupe_alert_firing', 'gauge', '1 while an alert threshold is crossed, 0 once cleared.', input.alerts.map((a) => sample('troupe_alert_firing', { alert: a.alert, queue: a.queue, processor: a.processor }, a.firing ? 1 : 0)));
   }

@@ -68,7 +68,8 @@ export const echo: Processor<unknown, unknown> = {
 
 export const sleep: Processor<{ ms: number }, { sleptMs: number }> = {
   name: 'sleep',
-  description: '{ ms }: waits without blocking its thread; stops at once when the job is aborted',
+  description: '{ ms }: waits without blocking its thread (an I/O processor: its own slots); stops at once when the job is aborted',
+  concurrency: 100,
   validate: validateMsOnly('sleep'),
   async run(input, ctx) {
     // timers/promises rejects with an AbortError as soon as the signal fires, and clears its timer.

@@ -42,6 +42,13 @@ export interface Processor<I = unknown, O = unknown> {
   /** Default time limit per run when the job sets none. */
   timeoutMs?: number;
   /**
+   * Set it when the processor mostly waits (network, timers) rather than computes: up to this
+   * many of its jobs run at once per supervisor, on an I/O thread of their own, outside the CPU
+   * slots (threads x tasksPerThread). Its jobs then never hold a slot CPU work needs, and CPU
+   * work is never put on a thread beside them. Leave it unset for CPU work.
+   */
+  concurrency?: number;
+  /**
    * Memory cap in MiB. Enforced for WebAssembly processors (`wasm`, wasmProcessor()), as the
    * maximum of the module's memory. For a JS processor it is checked at load but not enforced:
    * one thread pool has one heap limit, so --max-memory-mb caps every thread (docs/plugins.md).

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { CodedError, type CodeOf } from '../errors.js';
 import { BUILTIN_PROCESSORS } from './builtin.js';
 import type { Processor } from './contract.js';
@@ -17,8 +18,13 @@ export const PluginErrorCode = {
   LoadFailed: 'PLUGIN_LOAD_FAILED',
   Invalid: 'PLUGIN_INVALID',
   NameClash: 'PROCESSOR_NAME_CLASH',
+  ImportTimeout: 'PLUGIN_IMPORT_TIMEOUT',
+  ImportNeverSettles: 'PLUGIN_IMPORT_NEVER_SETTLES',
 } as const;
 export type PluginErrorCode = CodeOf<typeof PluginErrorCode>;
+
+/** Most jobs of one I/O processor a supervisor runs at once (Processor.concurrency). */
+export const MAX_IO_CONCURRENCY = 10_000;
 
 export class PluginError extends CodedError<PluginErrorCode> {
   override name = 'PluginError';
@@ -144,6 +150,13 @@ export function checkPluginExport(spec: string, mod: Record<string, unknown>): P
       `${label}: timeoutMs must be a whole number of milliseconds (0 = none), got ${JSON.stringify(timeoutMs)}`,
     );
   }
+  const concurrency = candidate.concurrency;
+  if (concurrency !== undefined && (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_IO_CONCURRENCY)) {
+    throw new PluginError(
+      PluginErrorCode.Invalid,
+      `${label}: concurrency must be a whole number from 1 to ${MAX_IO_CONCURRENCY} (jobs that wait on I/O at once), got ${JSON.stringify(concurrency)}; leave it out for CPU work`,
+    );
+  }
   const maxMemoryMb = candidate.maxMemoryMb;
   if (maxMemoryMb !== undefined && (typeof maxMemoryMb !== 'number' || !Number.isInteger(maxMemoryMb) || maxMemoryMb < 1)) {
     throw new PluginError(
@@ -182,21 +195,139 @@ export function buildRegistry(plugins: readonly LoadedPlugin[]): Map<string, Reg
   return registry;
 }
 
+const TIMEOUT_FLAG = '--plugin-import-timeout-ms, TROUPE_PLUGIN_IMPORT_TIMEOUT_MS or config "pluginImportTimeoutMs"';
+
+function importTimedOut(spec: string, url: string, timeoutMs: number): PluginError {
+  return new PluginError(
+    PluginErrorCode.ImportTimeout,
+    `plugin "${spec}": importing ${url} did not finish within ${timeoutMs} ms (the time-out set by ${TIMEOUT_FLAG}): its top-level code is still running ` +
+      '(a loop, or an await on something that does not come); fix the module so that its import ends, or raise the time-out if it is only slow',
+  );
+}
+
+/*
+ * The trial import runs here, in a worker thread, because a module that spins at its top level
+ * cannot be interrupted on the thread that imports it: on the supervisor's own thread no timer
+ * would ever fire. A worker can be terminated mid-loop. Written as an eval worker, so the same
+ * code serves the sources (tsx, inherited through execArgv) and the compiled package.
+ */
+const TRIAL_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  for (const url of workerData.urls) {
+    parentPort.postMessage({ importing: url });
+    // A failed import is reported by the real import after this one, with the usual message.
+    await import(url).catch(() => undefined);
+  }
+  parentPort.postMessage({ done: true });
+})();
+`;
+
+/**
+ * Imports the modules in a throwaway worker thread, one after another, and throws a PluginError
+ * naming the first whose import does not end within timeoutMs (the worker is terminated), or
+ * whose top-level await can never settle (the worker's event loop runs dry with the import
+ * pending, and the worker exits without finishing).
+ */
+export function trialImport(plugins: ReadonlyArray<{ spec: string; url: string }>, timeoutMs: number): Promise<void> {
+  if (plugins.length === 0) return Promise.resolve();
+  const specOf = new Map(plugins.map((p) => [p.url, p.spec]));
+  return new Promise<void>((resolve, reject) => {
+    const worker = new Worker(TRIAL_SOURCE, { eval: true, workerData: { urls: plugins.map((p) => p.url) }, stdout: false, stderr: false });
+    let current: string | undefined;
+    let finished = false;
+    const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      if (err) reject(err);
+      else resolve();
+    };
+    // One budget per module: a plugin slow to import should not use up the next one's.
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(importTimedOut(specOf.get(current!) ?? current!, current!, timeoutMs)), timeoutMs);
+    };
+    worker.on('message', (message: { importing?: string; done?: boolean }) => {
+      if (message.done) return finish();
+      if (message.importing) {
+        current = message.importing;
+        arm();
+      }
+    });
+    worker.on('error', (err: Error) => {
+      // A throw that escaped the module's own promise (an unhandled rejection it started): the real import reports it.
+      finish(current === undefined ? err : undefined);
+    });
+    worker.on('exit', (exitCode: number) => {
+      if (finished) return;
+      if (current === undefined) return finish(new Error('the plugin import check thread exited before it began'));
+      const spec = specOf.get(current) ?? current;
+      // A drained event loop ends the thread with 0; anything else is the module calling process.exit.
+      if (exitCode !== 0) {
+        return finish(
+          new PluginError(
+            PluginErrorCode.LoadFailed,
+            `plugin "${spec}": importing ${current} calls process.exit(${exitCode}) (it would stop the supervisor); fix the module so that it exports a processor and leaves exiting to its host`,
+          ),
+        );
+      }
+      finish(
+        new PluginError(
+          PluginErrorCode.ImportNeverSettles,
+          `plugin "${spec}": importing ${current} never finishes: its top-level await waits on a promise that nothing will settle ` +
+            '(no timer, socket or other work is left to settle it); fix the module so that every top-level await ends',
+        ),
+      );
+    });
+  });
+}
+
+/** Resolves with the module, or rejects with importTimedOut: a top-level await on the supervisor's thread cannot hold the start for ever. */
+async function importWithin(spec: string, url: string, timeoutMs: number | undefined): Promise<Record<string, unknown>> {
+  const importing = import(url) as Promise<Record<string, unknown>>;
+  if (timeoutMs === undefined) return importing;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(importTimedOut(spec, url, timeoutMs)), timeoutMs)));
+  try {
+    return await Promise.race([importing, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface LoadPluginsOptions {
+  /**
+   * Bound of each module's import. Set: every module is first imported in a worker thread that
+   * is terminated past it (see trialImport), then here. Unset (the job threads, which the
+   * supervisor's own check has vouched for): imported here only.
+   */
+  importTimeoutMs?: number;
+}
+
 /**
  * Resolves, imports and checks every plugin, then checks names across built-ins and plugins.
  * The same module named twice (e.g. by a flag and an environment variable) is loaded once.
  */
-export async function loadPlugins(specs: readonly string[], baseDir: string): Promise<LoadedPlugin[]> {
+export async function loadPlugins(specs: readonly string[], baseDir: string, options: LoadPluginsOptions = {}): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   const seen = new Set<string>();
+  const resolved: Array<{ spec: string; url: string }> = [];
   for (const spec of specs) {
     const url = resolvePluginSpec(spec, baseDir);
     if (seen.has(url)) continue;
     seen.add(url);
+    resolved.push({ spec, url });
+  }
+  if (options.importTimeoutMs !== undefined) await trialImport(resolved, options.importTimeoutMs);
+  for (const { spec, url } of resolved) {
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(url)) as Record<string, unknown>;
+      mod = await importWithin(spec, url, options.importTimeoutMs);
     } catch (err) {
+      if (err instanceof PluginError) throw err;
       const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       throw new PluginError(
         PluginErrorCode.LoadFailed,

@@ -42,7 +42,15 @@ export function decodeBackoff(text: string | undefined): BackoffPolicy {
   return policy;
 }
 
+/** Throws on text no version of Troupe wrote (a hand-edited or damaged hash). */
 function parseBackoff(text: string): BackoffPolicy {
+  const policy = parseBackoffText(text);
+  const numbers = Array.isArray(policy) ? policy : Object.entries(policy).filter(([k]) => k !== 'type').map(([, v]) => v as unknown);
+  if (numbers.length === 0 || !numbers.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0)) throw new Error(`not a back-off policy: ${text}`);
+  return policy;
+}
+
+function parseBackoffText(text: string): BackoffPolicy {
   // Older jobs stored JSON.
   if (text.startsWith('{') || text.startsWith('[')) return JSON.parse(text) as BackoffPolicy;
   const [kind, ...rest] = text.split(':');

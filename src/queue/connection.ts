@@ -25,6 +25,8 @@ export function createRedis(option: string | RedisConnectionSpec, behaviour: Cli
 }
 
 const WARN_EVERY_MS = 30_000;
+/** The code of those warnings (process.emitWarning's `code`). */
+export const REDIS_CONNECTION_WARNING = 'TROUPE_REDIS_CONNECTION';
 
 /**
  * ioredis prints "Unhandled error event" for every failed reconnect of a client nobody listens
@@ -37,7 +39,8 @@ function reportConnectionErrors<T extends RedisClient>(client: T): T {
     const now = Date.now();
     if (now - lastWarning < WARN_EVERY_MS) return;
     lastWarning = now;
-    process.emitWarning(`troupe: Redis connection error (reconnecting): ${err.message}`);
+    // The code lets a supervisor's logger tell these apart (src/supervisor/logger.ts) without reading the text.
+    process.emitWarning(`troupe: Redis connection error (reconnecting): ${err.message}`, { code: REDIS_CONNECTION_WARNING });
   });
   return client;
 }

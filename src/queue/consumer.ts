@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { backoffDelay, decodeBackoff } from './backoff.js';
 import { encodePayload, type EncodedPayload, type PayloadType } from './codec.js';
 import { duplicateForBlocking, type RedisClient } from './connection.js';
@@ -5,6 +6,7 @@ import { closeContext, createContext, type ContextOptions, type QueueContext } f
 import { toErrorInfo, ValidationError } from './errors.js';
 import type { Priority } from './keys.js';
 import { Lease } from './lease.js';
+import { decodeCount, decodeData, decodeDataType, decodeMetadata, decodePriority, decodeProcessor, decodeStoredBackoff, CorruptFieldError, FieldProblems } from './stored-fields.js';
 import type { BackoffPolicy } from './options.js';
 
 /** A job handed to a consumer, with everything needed to run it (one round trip, no second read). */
@@ -26,6 +28,8 @@ export interface LeasedJob<D = unknown> {
   readonly priority: Priority;
   readonly backoff: BackoffPolicy;
   readonly metadata?: Record<string, unknown>;
+  /** Set when stored fields cannot be decoded (each problem named): the job must not run. */
+  readonly corrupt?: readonly string[];
 }
 
 export interface LeaseBatch<D = unknown> {
@@ -84,6 +88,12 @@ export class QueueConsumer {
     return this.context.scripts.reloads;
   }
 
+  /** Lease call ids: unique per consumer object, so a repeat of one call is recognisable. */
+  private readonly callPrefix = `${randomBytes(6).toString('hex')}-`;
+  private leaseCalls = 0;
+  /** The id of a lease call that failed without an answer (it may have run). */
+  private unansweredLease: string | undefined;
+
   /** Outcome writes that reached the master but fewer replicas than durability asks (see docs/operations.md). */
   notReplicated = 0;
 
@@ -103,39 +113,70 @@ export class QueueConsumer {
     if (!Number.isInteger(max) || max < 1 || max > MAX_LEASE_PER_CALL) throw new ValidationError('max', `must be a whole number from 1 to ${MAX_LEASE_PER_CALL}, got ${max}`);
     if (!Number.isInteger(leaseMs) || leaseMs < 100) throw new ValidationError('leaseMs', `must be a whole number of at least 100, got ${leaseMs}`);
     const now = this.context.clock();
-    const reply = (await this.context.scripts.runBuffer('lease', [
-      this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_PER_CALL,
-    ])) as unknown[];
+    // A call that got no answer keeps its id for the next one: if it did run, Redis hands
+    // back what it leased instead of leasing more (lease.lua).
+    const callId = this.unansweredLease ?? `${this.callPrefix}${(this.leaseCalls += 1)}`;
+    this.unansweredLease = undefined;
+    let reply: unknown[];
+    try {
+      reply = (await this.context.scripts.runBuffer(
+        'lease',
+        [this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_PER_CALL, callId],
+        `${this.context.keys.prefix}last-lease:${owner}`,
+      )) as unknown[];
+    } catch (err) {
+      this.unansweredLease = callId;
+      throw err;
+    }
     const status = Number(str(reply[0]));
     const due = Number(str(reply[1]));
     if (status === 2) return { jobs: [], paused: true, resourcePausedUntil: due, nextDueAt: due };
     const paused = status === 0;
     const jobs: Array<LeasedJob<D>> = [];
     for (let i = 2; i + LEASE_FIELDS - 1 < reply.length; i += LEASE_FIELDS) {
-      const f = reply.slice(i, i + LEASE_FIELDS);
-      const dataType = str(f[4]) as PayloadType;
-      const raw = f[3] as Buffer;
-      const metadata = str(f[11]);
-      const id = str(f[0]);
-      jobs.push({
-        queue: this.name,
-        id,
-        lease: new Lease(id, str(f[1]), now + leaseMs),
-        processor: str(f[2]),
-        data: (dataType === 'bytes' ? raw : raw.length === 0 ? null : JSON.parse(raw.toString('utf8'))) as D,
-        dataType,
-        attempt: Number(str(f[5])),
-        maxAttempts: Number(str(f[6])),
-        timeoutMs: Number(str(f[7])),
-        enqueuedAt: Number(str(f[8])),
-        dueAt: Number(str(f[12])) || 0,
-        leasedAt: now,
-        priority: str(f[9]) as Priority,
-        backoff: decodeBackoff(str(f[10])),
-        ...(metadata ? { metadata: JSON.parse(metadata) as Record<string, unknown> } : {}),
-      });
+      jobs.push(this.decodeLeased<D>(reply.slice(i, i + LEASE_FIELDS), now, leaseMs));
     }
     return { jobs, paused, resourcePausedUntil: null, nextDueAt: due < 0 ? null : due };
+  }
+
+  /**
+   * One job of a lease reply. A field that cannot be decoded does not throw (that would strand
+   * the whole batch, leased to nobody): the job comes back marked `corrupt`, with every problem
+   * named, and its supervisor fails it without running it. The common case decodes straight
+   * through; only a job that failed is decoded again, field by field, to name every problem.
+   */
+  private decodeLeased<D>(f: unknown[], now: number, leaseMs: number): LeasedJob<D> {
+    try {
+      return this.leasedJob<D>(f, now, leaseMs, undefined);
+    } catch (err) {
+      if (!(err instanceof CorruptFieldError)) throw err;
+      return this.leasedJob<D>(f, now, leaseMs, new FieldProblems());
+    }
+  }
+
+  private leasedJob<D>(f: unknown[], now: number, leaseMs: number, problems: FieldProblems | undefined): LeasedJob<D> {
+    const take = <T>(decode: () => T, fallback: T): T => (problems ? problems.take(decode, fallback) : decode());
+    const id = str(f[0]);
+    const dataType = take(() => decodeDataType(str(f[4])), 'json');
+    const metadata = take(() => decodeMetadata(str(f[11])), undefined);
+    const job: LeasedJob<D> = {
+      queue: this.name,
+      id,
+      lease: new Lease(id, str(f[1]), now + leaseMs),
+      processor: take(() => decodeProcessor(str(f[2])), ''),
+      data: take(() => decodeData(f[3] as Buffer, dataType), null) as D,
+      dataType,
+      attempt: Number(str(f[5])),
+      maxAttempts: take(() => decodeCount('maxAttempts', str(f[6]), 1), 1),
+      timeoutMs: take(() => decodeCount('timeoutMs', str(f[7])), 0),
+      enqueuedAt: take(() => decodeCount('enqueuedAt', str(f[8])), now),
+      dueAt: take(() => decodeCount('runAt', str(f[12])), 0),
+      leasedAt: now,
+      priority: take(() => decodePriority(str(f[9])), 'normal'),
+      backoff: take(() => decodeStoredBackoff(str(f[10])), decodeBackoff(undefined)),
+      ...(metadata ? { metadata } : {}),
+    };
+    return problems && problems.list.length > 0 ? { ...job, corrupt: problems.list } : job;
   }
 
   /** Extends many leases in one call; returns the ids whose lease is lost (stop working on them). */

@@ -3,6 +3,7 @@
  * messages name the problem and the fix.
  */
 import { CodedError, type CodeOf } from '../errors.js';
+import type { JobState } from './keys.js';
 
 export const ErrorCode = {
   InvalidOption: 'INVALID_OPTION',
@@ -16,6 +17,8 @@ export const ErrorCode = {
   JobFailed: 'JOB_FAILED',
   Closed: 'CLOSED',
   NotReplicated: 'NOT_REPLICATED',
+  JobCorrupt: 'JOB_CORRUPT',
+  RedisOutOfMemory: 'REDIS_OOM',
 } as const;
 export type ErrorCode = CodeOf<typeof ErrorCode>;
 
@@ -68,9 +71,25 @@ export class NotReplicatedError extends TroupeError {
   }
 }
 
+/** Where a job stood when a wait for it ended (src/queue/wait-situation.ts reads it). */
+export interface WaitSituation {
+  /** The job's state; undefined when it was gone, or could not be read. */
+  state?: JobState;
+  /** Live supervisors serving the job's queue, counted when the job was waiting to run. */
+  liveSupervisors?: number;
+  /** What the state means and what to do, as a clause: "it is pending and never started: ...". */
+  explanation: string;
+}
+
 export class WaitTimeoutError extends TroupeError {
-  constructor(id: string, timeoutMs: number) {
-    super(ErrorCode.WaitTimeout, `job ${id} did not finish within ${timeoutMs} ms (it keeps running; wait again or raise timeoutMs)`);
+  readonly jobId: string;
+  readonly state: JobState | undefined;
+  readonly liveSupervisors: number | undefined;
+  constructor(id: string, timeoutMs: number, situation: WaitSituation = { explanation: 'wait again or raise timeoutMs' }) {
+    super(ErrorCode.WaitTimeout, `job ${id} did not finish within ${timeoutMs} ms: ${situation.explanation}`);
+    this.jobId = id;
+    this.state = situation.state;
+    this.liveSupervisors = situation.liveSupervisors;
   }
 }
 

@@ -1,5 +1,6 @@
 import { decodeBackoff } from './backoff.js';
 import { decodePayload } from './codec.js';
+import { decodeJsonField, decodeMetadata, decodeStoredBackoff, FieldProblems } from './stored-fields.js';
 import type { ErrorInfo } from './errors.js';
 import type { JobState, Priority } from './keys.js';
 import type { BackoffPolicy } from './options.js';
@@ -35,6 +36,8 @@ export interface JobRecord<D = unknown, R = unknown> {
   cachedFrom?: string;
   leaseExpiries: number;
   metadata?: Record<string, unknown>;
+  /** Fields that cannot be decoded, each problem named (such a job goes dead as JOB_CORRUPT when leased). */
+  corrupt?: string[];
 }
 
 function text(fields: Record<string, Buffer>, name: string): string | undefined {
@@ -51,28 +54,35 @@ function num(fields: Record<string, Buffer>, name: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function json<T>(fields: Record<string, Buffer>, name: string): T | undefined {
+function json<T>(fields: Record<string, Buffer>, name: string, problems: FieldProblems): T | undefined {
   const s = text(fields, name);
-  return s === undefined ? undefined : (JSON.parse(s) as T);
+  return s === undefined ? undefined : problems.take(() => decodeJsonField(name, s) as T, undefined);
+}
+
+/** A payload as stored; JSON that does not parse is reported under `field`. */
+function decodeStoredPayload(field: string, value: Buffer | undefined, type: string | undefined): unknown {
+  if (type === 'bytes' || value === undefined) return decodePayload(value, type);
+  return decodeJsonField(field, value.toString('utf8'));
 }
 
 /** Optional fields are left out rather than set to undefined, so records print cleanly. */
 export function parseJob<D, R>(queue: string, fields: Record<string, Buffer>): JobRecord<D, R> | null {
   const id = text(fields, 'id');
   if (id === undefined) return null;
+  const problems = new FieldProblems();
   const record: JobRecord<D, R> = {
     id,
     queue,
     processor: text(fields, 'processor') ?? '',
     state: (text(fields, 'state') ?? 'pending') as JobState,
     priority: (text(fields, 'priority') ?? 'normal') as Priority,
-    data: decodePayload(fields.data, text(fields, 'dataType')) as D,
+    data: problems.take(() => decodeStoredPayload('data', fields.data, text(fields, 'dataType')), undefined) as D,
     attempts: num(fields, 'attempts') ?? 0,
     maxAttempts: num(fields, 'maxAttempts') ?? 1,
     timeoutMs: num(fields, 'timeoutMs') ?? 0,
-    backoff: decodeBackoff(text(fields, 'backoff')),
+    backoff: problems.take(() => decodeStoredBackoff(text(fields, 'backoff') ?? ''), decodeBackoff(undefined)),
     enqueuedAt: num(fields, 'enqueuedAt') ?? 0,
-    errors: json<ErrorInfo[]>(fields, 'errors') ?? [],
+    errors: json<ErrorInfo[]>(fields, 'errors', problems) ?? [],
     leaseExpiries: num(fields, 'leaseExpiries') ?? 0,
   };
   const runAt = num(fields, 'runAt');
@@ -81,12 +91,12 @@ export function parseJob<D, R>(queue: string, fields: Record<string, Buffer>): J
   if (startedAt) record.startedAt = startedAt;
   const finishedAt = num(fields, 'finishedAt');
   if (finishedAt) record.finishedAt = finishedAt;
-  const progress = json<unknown>(fields, 'progress');
+  const progress = json<unknown>(fields, 'progress', problems);
   if (progress !== undefined) record.progress = progress;
   if (fields.result !== undefined && (record.state === 'completed' || text(fields, 'resultType') === 'bytes')) {
-    record.result = decodePayload(fields.result, text(fields, 'resultType')) as R;
+    record.result = problems.take(() => decodeStoredPayload('result', fields.result, text(fields, 'resultType')), undefined) as R;
   }
-  const error = json<ErrorInfo>(fields, 'error');
+  const error = json<ErrorInfo>(fields, 'error', problems);
   if (error) record.error = error;
   const owner = text(fields, 'owner');
   if (owner) record.owner = owner;
@@ -94,7 +104,9 @@ export function parseJob<D, R>(queue: string, fields: Record<string, Buffer>): J
   if (dedupeKey) record.dedupeKey = dedupeKey;
   const cachedFrom = text(fields, 'cachedFrom');
   if (cachedFrom) record.cachedFrom = cachedFrom;
-  const metadata = json<Record<string, unknown>>(fields, 'metadata');
+  const metadata = problems.take(() => decodeMetadata(text(fields, 'metadata') ?? ''), undefined);
   if (metadata) record.metadata = metadata;
+  if (!record.processor) problems.list.unshift('processor is missing');
+  if (problems.list.length > 0) record.corrupt = problems.list;
   return record;
 }

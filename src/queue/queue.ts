@@ -1,10 +1,18 @@
+import { randomUUID } from 'node:crypto';
+import type { RedisClient } from './connection.js';
 import { closeContext, createContext, type QueueContext } from './context.js';
-import { ClosedError, ErrorCode, JobFailedError, JobNotFoundError, NotCancellableError, NotReplicatedError, ValidationError, WaitTimeoutError } from './errors.js';
+import { ClosedError, ErrorCode, JobFailedError, JobNotFoundError, NotCancellableError, NotReplicatedError, ValidationError, WaitTimeoutError, type WaitSituation } from './errors.js';
 import { QueueEvents, type EventListener } from './events.js';
 import { buildJobArgs, type JobSpec } from './job-args.js';
 import { parseJob, type JobRecord } from './job.js';
 import { JOB_STATES, PRIORITIES, type JobState, type Priority } from './keys.js';
+import { liveSupervisorsServing } from './live-supervisors.js';
+import { describeEviction, EVICTION_FIX, evictingNodes, isOutOfMemoryReply, readMemory, RedisOutOfMemoryError } from './redis-memory.js';
 import { validateJobOptions, type JobOptions, type QueueOptions } from './options.js';
+import { waitSituation, type QueueStanding } from './wait-situation.js';
+
+/** How long a timed-out wait gives Redis to say where the job stands before it reports without. */
+const STANDING_READ_LIMIT_MS = 2000;
 
 export type EnqueueOutcome = 'created' | 'exists' | 'coalesced' | 'cached';
 
@@ -62,6 +70,24 @@ function listWindow(options: ListOptions): { offset: number; limit: number } {
   return { offset, limit };
 }
 
+/** Redis nodes already warned about in this process: the warning is said once. */
+const warnedEvicting = new Set<string>();
+
+/**
+ * A producer cannot stop Redis from evicting the jobs it enqueues, but it can say so once: read
+ * the policy on the first enqueue, in the background (an INFO refused by an ACL says nothing).
+ */
+function warnIfEvicting(client: RedisClient): Promise<void> {
+  return readMemory(client)
+    .then((nodes) => {
+      const fresh = evictingNodes(nodes).filter((n) => !warnedEvicting.has(n.node));
+      if (fresh.length === 0) return;
+      for (const n of fresh) warnedEvicting.add(n.node);
+      process.emitWarning(`troupe: ${describeEviction(fresh)}: ${EVICTION_FIX}`, { code: 'TROUPE_REDIS_EVICTION' });
+    })
+    .catch(() => undefined);
+}
+
 /**
  * The producer and admin client of one queue: enqueue, inspect, pause, cancel, dead letters,
  * and waiting for results. Importable by any Node program; it never runs jobs.
@@ -72,6 +98,7 @@ export class Queue<D = unknown, R = unknown> {
   private readonly defaults: JobOptions;
   private events: QueueEvents | undefined;
   private closed = false;
+  private evictionWarned: Promise<void> | undefined;
 
   constructor(name: string, options: QueueOptions = {}) {
     this.defaults = validateJobOptions(options.defaultJobOptions, 'defaultJobOptions');
@@ -104,12 +131,21 @@ export class Queue<D = unknown, R = unknown> {
         throw err;
       }
     });
+    this.evictionWarned ??= warnIfEvicting(this.context.client);
     const results: EnqueueResult[] = [];
     for (let start = 0; start < built.length; start += ENQUEUE_CHUNK) {
       const chunk = built.slice(start, start + ENQUEUE_CHUNK);
-      const { reply, replicas } = (await this.context.scripts.runReplicated('enqueue', [
-        this.context.keys.prefix, now, this.context.eventsMaxLen, chunk.length, ...chunk.flatMap((job) => job.group),
-      ])) as { reply: string[]; replicas: number };
+      let sent: { reply: string[]; replicas: number };
+      try {
+        sent = (await this.context.scripts.runReplicated('enqueue', [
+          this.context.keys.prefix, now, this.context.eventsMaxLen, chunk.length, ...chunk.flatMap((job) => job.group),
+        ])) as { reply: string[]; replicas: number };
+      } catch (err) {
+        if (!isOutOfMemoryReply(err)) throw err;
+        const what = start === 0 ? `the enqueue of ${built.length} job(s)` : `jobs ${start + 1} to ${built.length} of ${built.length} (the first ${start} were stored)`;
+        throw new RedisOutOfMemoryError(what, { cause: err });
+      }
+      const { reply, replicas } = sent;
       for (let i = 0; i + 2 < reply.length; i += 3) {
         results.push({ id: reply[i]!, outcome: reply[i + 1] as EnqueueOutcome, state: reply[i + 2] as JobState });
       }
@@ -256,11 +292,14 @@ export class Queue<D = unknown, R = unknown> {
 
   async retryAllDead(): Promise<number> {
     this.assertOpen();
+    // Batches come from a copy of the dead set taken by the first call, so a job that dies again
+    // while the later batches run is not moved twice (see retry-dead.lua).
+    const run = randomUUID();
     let total = 0;
-    for (;;) {
-      const [moved, seen] = (await this.context.scripts.run('retry-dead', [this.context.keys.prefix, this.context.clock(), 'batch', ADMIN_BATCH])) as [number, number];
+    for (let mode = 'start'; ; mode = 'batch') {
+      const [moved, seen] = (await this.context.scripts.run('retry-dead', [this.context.keys.prefix, this.context.clock(), mode, ADMIN_BATCH, run])) as [number, number];
       total += moved;
-      // Stop on an empty dead set, not on a batch that moved nothing (its jobs may all be gone).
+      // Stop on an empty copy, not on a batch that moved nothing (its jobs may all be gone).
       if (seen === 0) return total;
     }
   }
@@ -318,9 +357,46 @@ export class Queue<D = unknown, R = unknown> {
       const unwatch = events.watch(id, (event) => {
         if (event.type !== 'retrying') check().catch(onFailure);
       });
-      const timer = setTimeout(() => settle(() => reject(new WaitTimeoutError(id, timeoutMs))), timeoutMs);
+      // At the deadline the job is read once more, so the error can say where it stands.
+      const timer = setTimeout(() => {
+        this.standingAtTimeout(id).then(
+          ({ job, situation }) => {
+            if (job?.state === 'completed') settle(() => resolve(job.result as R));
+            else if (job?.state === 'dead') settle(() => reject(new JobFailedError(id, job.error)));
+            else settle(() => reject(new WaitTimeoutError(id, timeoutMs, situation)));
+          },
+          () => settle(() => reject(new WaitTimeoutError(id, timeoutMs))),
+        );
+      }, timeoutMs);
       events.ready().then(check).catch(onFailure);
     });
+  }
+
+  /** The job, its queue's pause state and the live supervisors serving it, bounded in time (a wait must end). */
+  private async standingAtTimeout(id: string): Promise<{ job: JobRecord<D, R> | null; situation: WaitSituation }> {
+    const read = async () => {
+      const job = await this.getJob(id);
+      let standing: QueueStanding | undefined;
+      if (job && (job.state === 'pending' || job.state === 'delayed')) {
+        const { client, keys } = this.context;
+        const [[paused, pausedUntil], liveSupervisors] = await Promise.all([
+          client.hmget(keys.meta, 'paused', 'resourcePausedUntil'),
+          // Heartbeats are wall-clock times, whatever clock this queue was given.
+          liveSupervisorsServing(client, this.name, Date.now()),
+        ]);
+        standing = { queue: this.name, paused: paused === '1', liveSupervisors, ...(pausedUntil ? { resourcePausedUntil: Number(pausedUntil) } : {}) };
+      }
+      return { job, situation: waitSituation(job, standing, Date.now()) };
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Redis did not answer')), STANDING_READ_LIMIT_MS);
+    });
+    try {
+      return await Promise.race([read(), unanswered]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {

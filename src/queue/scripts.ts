@@ -150,8 +150,11 @@ export class ScriptRunner {
     return this.lua.run(name, this.keys, args);
   }
 
-  /** Same, but bulk replies stay Buffers (payloads may be raw bytes). */
-  runBuffer(name: ScriptName, args: readonly Arg[]): Promise<unknown> {
-    return this.lua.runBuffer(name, this.keys, args);
+  /**
+   * Same, but bulk replies stay Buffers (payloads may be raw bytes). `extraKey` goes after the
+   * queue's key list (a key of the same queue, so the same slot).
+   */
+  runBuffer(name: ScriptName, args: readonly Arg[], extraKey?: string): Promise<unknown> {
+    return this.lua.runBuffer(name, extraKey === undefined ? this.keys : [...this.keys, extraKey], args);
   }
 }

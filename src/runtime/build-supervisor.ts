@@ -5,12 +5,14 @@
  *
  * config → processor table (built-ins and plugins) → services → `new Supervisor(deps)`.
  */
+import { Dashboard } from '../dashboard/dashboard.js';
+import { durabilityOf } from '../queue/connection.js';
 import { schedulerServices } from '../scheduler/service.js';
-import type { SupervisorConfig } from '../supervisor/config.js';
+import { connectionSpec, type SupervisorConfig } from '../supervisor/config.js';
 import { observabilityServices } from '../supervisor/http.js';
 import type { Logger } from '../supervisor/logger.js';
 import { loadProcessorTable, type ProcessorTable } from '../supervisor/processor-table.js';
-import type { ServiceFactory } from '../supervisor/service.js';
+import type { ServiceContext, ServiceFactory } from '../supervisor/service.js';
 import { Supervisor, type SupervisorDeps } from '../supervisor/supervisor.js';
 
 /**
@@ -20,7 +22,12 @@ import { Supervisor, type SupervisorDeps } from '../supervisor/supervisor.js';
 export function servicesFor(config: SupervisorConfig): ServiceFactory[] {
   const services: ServiceFactory[] = [];
   // Metrics first: the HTTP endpoint serves them, and stops (reverse order) before their last flush.
-  services.push(...observabilityServices(config));
+  // --dashboard: the dashboard's pages and API on the same endpoint, over the supervisor's connection.
+  const durability = durabilityOf(connectionSpec(config));
+  const dashboard = config.dashboard
+    ? (ctx: ServiceContext) => new Dashboard({ client: ctx.redis, queues: [], readOnly: config.dashboardReadOnly, logger: ctx.logger, ready: () => ctx.redis.status === 'ready', ...(durability ? { durability } : {}) }).extension()
+    : undefined;
+  services.push(...observabilityServices(config, dashboard));
   services.push(...schedulerServices(config));
   return services;
 }
@@ -29,8 +36,8 @@ export function servicesFor(config: SupervisorConfig): ServiceFactory[] {
  * The built-in processors plus the config's plugins, resolved against `dir`. Loaded once on the
  * supervisor's thread, so a bad plugin or a name clash stops the start with a clear message.
  */
-export function loadProcessors(config: Pick<SupervisorConfig, 'plugins'>, dir: string = process.cwd()): Promise<ProcessorTable> {
-  return loadProcessorTable(config.plugins, dir);
+export function loadProcessors(config: Pick<SupervisorConfig, 'plugins' | 'pluginImportTimeoutMs'>, dir: string = process.cwd()): Promise<ProcessorTable> {
+  return loadProcessorTable(config.plugins, dir, config.pluginImportTimeoutMs);
 }
 
 export interface BuildSupervisorOptions {

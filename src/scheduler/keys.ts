@@ -10,7 +10,7 @@ export const SCHEDULE_KEYS = {
   names: `${PREFIX}names`,
   /** string: incremented on every change of any schedule, so supervisors poll one GET. */
   version: `${PREFIX}version`,
-  /** hash: `<name>|<fire ms>` → `<owner>|<claimed at>` for fires claimed but not yet enqueued. */
+  /** hash: `<name>|<fire ms>` → `<owner>|<claimed at>|<queue>` for fires claimed but not yet enqueued. */
   pending: `${PREFIX}pending`,
   /** hash per schedule: def (JSON), rev, source, paused, pausedAt, createdAt, updatedAt, activeSince, lastFire. */
   schedule: (name: string) => `${PREFIX}schedule:${name}`,

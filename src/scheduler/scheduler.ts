@@ -4,6 +4,10 @@
  * id is derived from the schedule's name and the fire's nominal time, so N supervisors make
  * exactly one job per fire. One timer serves all schedules (set for the earliest next fire);
  * changes arrive by polling one version key.
+ *
+ * A schedule whose queue is ANY_QUEUE ("*") fires onto the first queue of the supervisor that
+ * claims the fire (this scheduler's `queues`), so its jobs always land where a supervisor is up;
+ * a scheduler with no queues leaves such schedules to the others.
  */
 import type { Logger } from 'pino';
 import type { RedisClient } from '../queue/connection.js';
@@ -11,7 +15,8 @@ import { ErrorBackoff } from '../queue/backoff.js';
 import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { latestFireIn, nextFire, type FireRule } from './next-fire.js';
-import { fireJobId, fireRule, type Schedule } from './spec.js';
+import { queuesOfLiveSupervisors } from '../queue/live-supervisors.js';
+import { ANY_QUEUE, fireJobId, fireRule, type Schedule } from './spec.js';
 import { ScheduleStore, type SaveMode, type ScheduleSource, type StoredSchedule } from './store.js';
 
 /** At (re)load, fires more overdue than this were missed (no scheduler ran); newer ones fire now. Covers clock skew between supervisors. */
@@ -40,6 +45,16 @@ export interface SchedulerOptions {
   pollMs?: number;
   /** Written to Redis at start: config-file schedules ('sync') and the built-in ones ('ensure'). */
   declared?: readonly DeclaredSchedule[];
+  /**
+   * The queues of the supervisor this scheduler runs in, in its order. A fire of an any-queue
+   * schedule goes to the first; with none, this scheduler never claims such a fire.
+   */
+  queues?: readonly string[];
+  /**
+   * The queues that live supervisors serve (default: read from the supervisor registry). Asked
+   * only when a dead claimer's fire of an any-queue schedule is recovered.
+   */
+  servedQueues?: () => Promise<ReadonlySet<string>>;
 }
 
 interface Runtime {
@@ -66,7 +81,10 @@ export class Scheduler {
   private readonly store: ScheduleStore;
   private readonly clock: () => number;
   private readonly logger: Logger;
-  private readonly queues = new Map<string, Queue>();
+  private readonly clients = new Map<string, Queue>();
+  /** Where fires of any-queue schedules go: this supervisor's first queue, if it has one. */
+  private readonly anyQueueTarget: string | undefined;
+  private readonly servedQueues: () => Promise<ReadonlySet<string>>;
   private runtimes = new Map<string, Runtime>();
   /** Every schedule, paused ones included: a claimed fire is enqueued even if paused since. */
   private known = new Map<string, StoredSchedule>();
@@ -86,6 +104,8 @@ export class Scheduler {
     this.store = new ScheduleStore(options.connection, this.clock);
     this.logger = options.logger;
     this.syncWanted = (options.declared ?? []).length > 0;
+    this.anyQueueTarget = options.queues?.[0];
+    this.servedQueues = options.servedQueues ?? (() => queuesOfLiveSupervisors(options.connection, this.clock()));
   }
 
   /** Writes declared schedules, loads all, and arms the timer. Redis trouble is retried by the poll, never fatal. */
@@ -102,7 +122,7 @@ export class Scheduler {
     clearInterval(this.pollTimer);
     clearTimeout(this.tickTimer);
     await this.chain;
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.clients.values()].map((q) => q.close()));
   }
 
   /** The schedules this scheduler is firing, with their next fire (for status and tests). */
@@ -165,6 +185,14 @@ export class Scheduler {
     const runtimes = new Map<string, Runtime>();
     for (const schedule of schedules) {
       if (schedule.paused) continue;
+      if (schedule.queue === ANY_QUEUE && this.anyQueueTarget === undefined) {
+        // Its fires go to the claimer's first queue, and this scheduler has none to offer.
+        if (!this.runtimes.has(schedule.name) && !this.reported.has(`${schedule.name}\n*`)) {
+          this.reported.add(`${schedule.name}\n*`);
+          this.logger.info({ schedule: schedule.name }, 'schedule fires onto the first queue of the supervisor that claims it; this one serves no queue and leaves it to the others');
+        }
+        continue;
+      }
       const kept = this.runtimes.get(schedule.name);
       if (kept && kept.schedule.rev === schedule.rev) {
         runtimes.set(schedule.name, kept);
@@ -235,10 +263,12 @@ export class Scheduler {
   /** 'stale' when the schedule changed (or was paused) under us: the reload replaces its runtime. */
   private async fire(r: Runtime, fire: number, reason: 'due' | 'missed'): Promise<'claimed' | 'taken' | 'stale'> {
     const { schedule } = r;
-    const result = await this.store.claim(schedule, fire, this.options.owner);
+    // reload() keeps no any-queue schedule when there is no target, so `??` never falls through.
+    const queue = schedule.queue === ANY_QUEUE ? (this.anyQueueTarget ?? ANY_QUEUE) : schedule.queue;
+    const result = await this.store.claim(schedule, fire, this.options.owner, queue);
     if (result === 'claimed') {
       this.stats.claimed += 1;
-      await this.enqueueFire(schedule, fire, reason);
+      await this.enqueueFire(schedule, queue, fire, reason);
       return 'claimed';
     }
     if (result === 'taken') {
@@ -253,14 +283,14 @@ export class Scheduler {
     return 'stale';
   }
 
-  private async enqueueFire(schedule: Schedule, fire: number, reason: 'due' | 'missed' | 'recovered'): Promise<void> {
+  private async enqueueFire(schedule: Schedule, queue: string, fire: number, reason: 'due' | 'missed' | 'recovered'): Promise<void> {
     const jobId = fireJobId(schedule.name, fire);
     const fireAt = new Date(fire).toISOString();
     try {
       const options = { ...schedule.options, jobId, metadata: { ...schedule.options.metadata, schedule: schedule.name, fireAt } };
-      const { outcome } = await this.queueFor(schedule.queue).enqueue(schedule.processor, schedule.data, options);
+      const { outcome } = await this.queueFor(queue).enqueue(schedule.processor, schedule.data, options);
       await this.store.done(schedule.name, fire);
-      this.logger.debug({ schedule: schedule.name, fireAt, jobId, queue: schedule.queue, outcome, reason }, 'schedule fired');
+      this.logger.debug({ schedule: schedule.name, fireAt, jobId, queue, outcome, reason }, 'schedule fired');
     } catch (err) {
       if (err instanceof ValidationError) {
         // Retrying cannot help a job the queue refuses; the fire is dropped, loudly.
@@ -276,6 +306,7 @@ export class Scheduler {
   /** Fires claimed by a supervisor that stopped before enqueueing them (or whose enqueue failed). */
   private async recover(): Promise<void> {
     const now = this.clock();
+    const served = new Lazy(this.servedQueues);
     for (const p of await this.store.pending()) {
       if (p.claimedAt > now - RECOVER_AFTER_MS) continue;
       const schedule = this.known.get(p.name);
@@ -283,18 +314,44 @@ export class Scheduler {
         await this.store.done(p.name, p.fire);
         continue;
       }
+      const queue = schedule.queue === ANY_QUEUE ? await this.recoveryQueue(p.queue, served) : schedule.queue;
+      if (queue === undefined) continue; // this scheduler serves no queue: one that does recovers it
       this.stats.recovered += 1;
-      this.logger.warn({ schedule: p.name, fireAt: new Date(p.fire).toISOString(), claimedBy: p.owner }, 'enqueueing a fire whose claimer did not (it stopped, or Redis failed it)');
-      await this.enqueueFire(schedule, p.fire, 'recovered');
+      this.logger.warn({ schedule: p.name, fireAt: new Date(p.fire).toISOString(), claimedBy: p.owner, queue }, 'enqueueing a fire whose claimer did not (it stopped, or Redis failed it)');
+      await this.enqueueFire(schedule, queue, p.fire, 'recovered');
     }
   }
 
+  /**
+   * Where a dead claimer's fire of an any-queue schedule goes: the queue it claimed onto while a
+   * live supervisor serves it (the job id is per queue, so a claimer that was only slow makes no
+   * second job), else this scheduler's first queue (the fire is not stranded on a queue nobody
+   * serves any longer). `claimedOnto` is '' for a claim made by an older version.
+   */
+  private async recoveryQueue(claimedOnto: string, served: Lazy<ReadonlySet<string>>): Promise<string | undefined> {
+    if (claimedOnto === '' || claimedOnto === ANY_QUEUE) return this.anyQueueTarget;
+    if (this.options.queues?.includes(claimedOnto)) return claimedOnto;
+    return (await served.get()).has(claimedOnto) ? claimedOnto : this.anyQueueTarget;
+  }
+
   private queueFor(name: string): Queue {
-    let queue = this.queues.get(name);
+    let queue = this.clients.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.options.connection, clock: this.clock });
-      this.queues.set(name, queue);
+      this.clients.set(name, queue);
     }
     return queue;
+  }
+}
+
+/** A value read at most once, and only if asked for (the registry, in a recovery pass). */
+class Lazy<T> {
+  private value: Promise<T> | undefined;
+
+  constructor(private readonly read: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    this.value ??= this.read();
+    return this.value;
   }
 }

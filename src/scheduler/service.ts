@@ -6,22 +6,25 @@ import { MAINTENANCE_PROCESSOR } from '../processors/maintenance.js';
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { ServiceContext, ServiceFactory, SupervisorService } from '../supervisor/service.js';
 import { Scheduler, type DeclaredSchedule } from './scheduler.js';
-import { validateSchedule, type Schedule } from './spec.js';
+import { ANY_QUEUE, validateSchedule, type Schedule } from './spec.js';
 
 export const MAINTENANCE_SCHEDULE = 'maintenance';
 
 /**
- * The built-in schedule: maintenance daily at 03:00 UTC on this supervisor's first queue. It is
- * only created when absent, so supervisors serving other queues never fight over it; people
- * change it at run time ("troupe schedule add maintenance --replace ...", "pause maintenance")
- * or declare a schedule named "maintenance" in the config file, which then replaces it.
+ * The built-in schedule: maintenance daily at 03:00 UTC, on any queue (ANY_QUEUE): each fire
+ * goes to the first queue of the supervisor that claims it, and the job sweeps every queue, so
+ * it runs whichever supervisors are up and whatever queue the first one served. Every supervisor
+ * declares the same definition ('ensure' replaces only a built-in one, e.g. an older version's
+ * bound to one queue); people change it at run time ("troupe schedule add maintenance --replace
+ * ...", "pause maintenance") or declare a schedule named "maintenance" in the config file, and
+ * either is then left alone.
  */
-export function maintenanceSchedule(queue: string): Schedule {
+export function maintenanceSchedule(): Schedule {
   return validateSchedule({
     name: MAINTENANCE_SCHEDULE,
     daily: '03:00',
     timezone: 'UTC',
-    queue,
+    queue: ANY_QUEUE,
     processor: MAINTENANCE_PROCESSOR,
     data: {},
     options: { attempts: 2 },
@@ -29,10 +32,10 @@ export function maintenanceSchedule(queue: string): Schedule {
   });
 }
 
-export function declaredSchedules(config: Pick<SupervisorConfig, 'schedules' | 'queues'>): DeclaredSchedule[] {
+export function declaredSchedules(config: Pick<SupervisorConfig, 'schedules'>): DeclaredSchedule[] {
   const declared: DeclaredSchedule[] = config.schedules.map((schedule) => ({ schedule, source: 'config', mode: 'sync' }));
-  if (!config.schedules.some((s) => s.name === MAINTENANCE_SCHEDULE) && config.queues[0]) {
-    declared.push({ schedule: maintenanceSchedule(config.queues[0]), source: 'builtin', mode: 'ensure' });
+  if (!config.schedules.some((s) => s.name === MAINTENANCE_SCHEDULE)) {
+    declared.push({ schedule: maintenanceSchedule(), source: 'builtin', mode: 'ensure' });
   }
   return declared;
 }
@@ -47,6 +50,7 @@ class SchedulerService implements SupervisorService {
       owner: context.id,
       logger: context.logger.child({ service: 'scheduler' }),
       declared,
+      queues: context.config.queues,
     });
   }
 

@@ -33,6 +33,7 @@ export interface ScheduleInput {
   weekly?: string;
   /** IANA zone the times are in; UTC when not given, so every supervisor agrees whatever its TZ. */
   timezone?: string;
+  /** The queue each fire's job goes to, or ANY_QUEUE ("*"): the first queue of the supervisor that fires it. */
   queue: string;
   processor: string;
   /** The job's input, as JSON. */
@@ -58,6 +59,14 @@ export interface Schedule {
 }
 
 export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
+/**
+ * A schedule's `queue` when it names no queue: each fire goes to the first queue of the
+ * supervisor that claims it, which is up by definition. For jobs that any supervisor can run and
+ * that act on every queue (the built-in maintenance schedule): a fixed queue would strand them
+ * when no supervisor serves it. `*` cannot be a queue's name (QUEUE_NAME_PATTERN), so it means
+ * nothing else.
+ */
+export const ANY_QUEUE = '*';
 /** Every supervisor loads every definition on each change, so a schedule's input stays small. */
 export const MAX_SCHEDULE_DATA_BYTES = 64 * 1024;
 
@@ -193,8 +202,8 @@ export function validateSchedule(input: unknown, now = Date.now()): Schedule {
   }
   const { cron, when } = timing(raw);
   const zone = Zone.of((raw.timezone as string | undefined) ?? 'UTC', 'timezone');
-  if (typeof raw.queue !== 'string' || !QUEUE_NAME_PATTERN.test(raw.queue)) {
-    fail('queue', `${JSON.stringify(raw.queue)} is not a valid queue name: use 1-128 letters, digits, or _ . : - (no braces or spaces)`);
+  if (typeof raw.queue !== 'string' || (raw.queue !== ANY_QUEUE && !QUEUE_NAME_PATTERN.test(raw.queue))) {
+    fail('queue', `${JSON.stringify(raw.queue)} is not a valid queue name: use 1-128 letters, digits, or _ . : - (no braces or spaces), or "*" for the first queue of whichever supervisor fires it`);
   }
   const processor = asScheduleError('processor', () => validateProcessorName(raw.processor));
   const missed = raw.missed ?? 'skip';

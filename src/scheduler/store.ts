@@ -41,6 +41,8 @@ export interface PendingFire {
   fire: number;
   owner: string;
   claimedAt: number;
+  /** The queue the claimer meant to enqueue into ('' when claimed by an older version). */
+  queue: string;
 }
 
 /**
@@ -127,9 +129,10 @@ export class ScheduleStore {
     return (await this.client.get(K.version)) ?? '0';
   }
 
-  async claim(schedule: Pick<StoredSchedule, 'name' | 'rev'>, fire: number, owner: string): Promise<ClaimResult> {
+  /** `queue`: where the caller will enqueue the fire's job, recorded for a recovery of it. */
+  async claim(schedule: Pick<StoredSchedule, 'name' | 'rev'>, fire: number, owner: string, queue = ''): Promise<ClaimResult> {
     const reply = await this.scripts.run('claim', [K.schedule(schedule.name), K.fires(schedule.name), K.pending], [
-      schedule.name, fire, schedule.rev, owner, this.clock(), FIRE_MEMORY_MS,
+      schedule.name, fire, schedule.rev, owner, this.clock(), FIRE_MEMORY_MS, queue,
     ]);
     return CLAIM_RESULTS[String(reply)] ?? 'stale';
   }
@@ -143,8 +146,8 @@ export class ScheduleStore {
     const entries = await this.client.hgetall(K.pending);
     return Object.entries(entries).map(([field, value]) => {
       const split = field.lastIndexOf('|');
-      const [owner = '', at = '0'] = value.split('|');
-      return { name: field.slice(0, split), fire: Number(field.slice(split + 1)), owner, claimedAt: Number(at) };
+      const [owner = '', at = '0', queue = ''] = value.split('|');
+      return { name: field.slice(0, split), fire: Number(field.slice(split + 1)), owner, claimedAt: Number(at), queue };
     });
   }
 }

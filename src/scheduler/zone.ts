@@ -43,13 +43,16 @@ export class Zone {
     });
   }
 
-  /** The zone called `name` (an IANA name such as Europe/Berlin, or UTC); throws UnknownTimezoneError. */
+  /**
+   * The zone called `name` (an IANA name such as Europe/Berlin, or UTC); throws
+   * UnknownTimezoneError. Its `name` is the one given (see zoneName), so Europe/Kyiv stays Europe/Kyiv.
+   */
   static of(name: string, field = 'timezone'): Zone {
     const cached = zones.get(name);
     if (cached) return cached;
-    const canonical = canonicalZoneName(name, field);
-    const zone = zones.get(canonical) ?? new Zone(canonical);
-    zones.set(canonical, zone);
+    const spelled = zoneName(name, field);
+    const zone = zones.get(spelled) ?? new Zone(spelled);
+    zones.set(spelled, zone);
     zones.set(name, zone);
     return zone;
   }
@@ -120,13 +123,21 @@ function utcYear(t: number): number {
   return new Date(t).getUTCFullYear();
 }
 
-/** Validates an IANA zone name and returns its canonical spelling (utc → UTC). */
-export function canonicalZoneName(name: unknown, field = 'timezone'): string {
+/**
+ * Validates an IANA zone name and returns it as the user wrote it, only its letter case put right
+ * when the name Intl knows differs in case alone (utc → UTC, america/new_york →
+ * America/New_York). Intl answers a newer name with the older one its ICU data keeps as
+ * canonical (Europe/Kyiv → Europe/Kiev, Asia/Kolkata → Asia/Calcutta, Asia/Kathmandu →
+ * Asia/Katmandu on Node 20); both name the same zone, so the user's name is kept: it is the one
+ * they will look for in `schedule list`, and the one newer tz data calls canonical.
+ */
+export function zoneName(name: unknown, field = 'timezone'): string {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new UnknownTimezoneError(field, `must be an IANA time zone name such as "Europe/Berlin" or "UTC", got ${JSON.stringify(name)}`);
   }
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    const known = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    return known.toLowerCase() === name.toLowerCase() ? known : name;
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const hint = similarZones(name);

@@ -6,6 +6,7 @@ import type { Disposition, SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Ack } from './outcomes.js';
 import type { SupervisorStats } from './stats.js';
+import { isOutOfMemoryReply } from '../queue/redis-memory.js';
 import { ErrorBackoff } from './timers.js';
 
 type AckOf<K extends Ack['kind']> = Extract<Ack, { kind: K }>;
@@ -38,6 +39,8 @@ export class Acker {
   private flushing: Promise<void> | undefined;
   private scheduled = false;
   private readonly backoff = new ErrorBackoff(100, 5000);
+  /** Set while writes fail (Redis out of memory, unreachable, read-only): since when, and why. */
+  private failing: { since: number; cause: string } | undefined;
 
   constructor(
     private readonly consumer: QueueConsumer,
@@ -52,6 +55,11 @@ export class Acker {
     ack.held.state = 'acking';
     this.pending.push(ack);
     this.schedule();
+  }
+
+  /** Outcomes waiting to be written, and why writing them fails, when it does (for /health). */
+  get writeState(): { unwritten: number; failingSince?: number; cause?: string } {
+    return { unwritten: this.pending.length, ...(this.failing ? { failingSince: this.failing.since, cause: this.failing.cause } : {}) };
   }
 
   /** Resolves once everything pushed so far is written. */
@@ -85,6 +93,7 @@ export class Acker {
         for (const ack of written) this.onSettled(ack.held);
         if (unwritten.length === 0) {
           this.backoff.reset();
+          this.failing = undefined;
           return;
         }
         this.pending.unshift(...unwritten);
@@ -121,7 +130,10 @@ export class Acker {
           );
         }
       } catch (err) {
-        this.logger.warn({ err, queue: this.consumer.name, jobs: acks.length }, `writing ${what} to Redis failed; will retry`);
+        const cause = isOutOfMemoryReply(err) ? 'Redis is out of memory (OOM): it refuses writes until memory is freed or maxmemory raised' : err instanceof Error ? err.message : String(err);
+        // One line per outage, not one per retry.
+        if (!this.failing) this.logger.warn({ err, queue: this.consumer.name, jobs: acks.length }, `writing ${what} to Redis failed (${cause}); will retry until it succeeds`);
+        this.failing ??= { since: Date.now(), cause };
         unwritten.push(...acks);
       }
     };

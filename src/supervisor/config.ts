@@ -1,9 +1,13 @@
 import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { DEFAULT_REDIS_URL, type RedisConnectionSpec } from '../queue/connection.js';
 import { QUEUE_NAME_PATTERN } from '../queue/keys.js';
 import { CodedError, type CodedErrorOptions } from '../errors.js';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../queue/redis-url.js';
 import { validateScheduleList, type Schedule } from '../scheduler/spec.js';
+import { exposureProblem } from './http-guard.js';
+import { parseAllowList } from '../net-guard/policy.js';
+import { defaultMaxRssMb } from './memory-watch.js';
 
 /** Everything a supervisor is built from. One interface, one defaults constant, one validator. */
 export interface SupervisorConfig {
@@ -23,6 +27,8 @@ export interface SupervisorConfig {
   redisWaitReplicas: number;
   /** Longest wait for those replicas per write. */
   redisWaitTimeoutMs: number;
+  /** Start even when Redis may evict keys under memory pressure (maxmemory-policy other than noeviction), which loses accepted jobs. */
+  allowEvictingRedis: boolean;
   /** Queues to lease from. */
   queues: string[];
   /** Worker threads (the pool's maximum). */
@@ -43,6 +49,8 @@ export interface SupervisorConfig {
   jobTimeoutMs: number;
   /** V8 old-generation heap cap per thread; a thread over it fails its job and is replaced. */
   maxMemoryMb: number;
+  /** Process RSS at which the thread holding the most memory outside its heap is stopped and its job fails (memory-watch.ts; 0 = off). */
+  maxRssMb: number;
   /** Retire a thread after this many jobs (0 = never). */
   maxJobsPerThread: number;
   /** Retire a thread whose heap stays above this after 3 tasks in a row (0 = never). */
@@ -57,8 +65,12 @@ export interface SupervisorConfig {
   processes: number;
   /** Plugin modules: file paths or npm package names. */
   plugins: string[];
-  /** How long running jobs may finish on SIGINT/SIGTERM before they are failed for retry. */
+  /** Longest a plugin's import may take at start (in a worker thread first, so a module that spins can be stopped). */
+  pluginImportTimeoutMs: number;
+  /** Bound of the whole graceful shutdown; running jobs get it less a reserve for writing (see shutdownBudget). */
   shutdownTimeoutMs: number;
+  /** Shut down gracefully when the parent process goes away (npx killed, a director gone). */
+  exitWithParent: boolean;
   /** Longest a shared-resource pause may grow to. */
   maxResourcePauseMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -66,6 +78,14 @@ export interface SupervisorConfig {
   httpPort: number;
   /** Address the HTTP endpoint binds to. */
   httpHost: string;
+  /** Token the HTTP endpoint asks for (dashboard, its actions, /status); required off loopback ('' = none). */
+  httpToken: string;
+  /** HTTP requests handled at once; more get 503 with Retry-After (probes have a few slots beyond it). */
+  httpMaxConcurrent: number;
+  /** Serve the web dashboard at / of the HTTP endpoint. */
+  dashboard: boolean;
+  /** The dashboard shows but never changes anything (actions hidden and refused). */
+  dashboardReadOnly: boolean;
   /** Seconds between metrics log lines (0 = none). */
   metricsInterval: number;
   /** Alert when more than this percent of runs fail (0 = off). */
@@ -76,6 +96,10 @@ export interface SupervisorConfig {
   alertQueueDepth: number;
   /** Alert when a queue's dead-letter set holds more jobs than this (0 = off). */
   alertDlqSize: number;
+  /** Destinations fetch, crawl, pdf and http may reach beyond public addresses: hosts, IPs, CIDRs, range names (src/net-guard). */
+  allowHosts: string[];
+  /** Directories a job's wasm `module` may name a file in (realpath inside one of them); none = only the built-in extractor. */
+  wasmModuleDirs: string[];
 }
 
 /** The one place supervisor defaults live (threads follow the machine's cores). */
@@ -90,6 +114,7 @@ export function defaultConfig(): SupervisorConfig {
     redisSentinelUsername: '',
     redisSentinelPassword: '',
     redisWaitReplicas: 0,
+    allowEvictingRedis: false,
     redisWaitTimeoutMs: 1_000,
     queues: ['default'],
     threads,
@@ -101,6 +126,7 @@ export function defaultConfig(): SupervisorConfig {
     heartbeatMs: 5_000,
     jobTimeoutMs: 0,
     maxMemoryMb: 512,
+    maxRssMb: defaultMaxRssMb(),
     maxJobsPerThread: 0,
     recycleHeapMb: 0,
     idleTimeoutMs: 30_000,
@@ -108,16 +134,24 @@ export function defaultConfig(): SupervisorConfig {
     schedules: [],
     processes: 1,
     plugins: [],
+    pluginImportTimeoutMs: 30_000,
     shutdownTimeoutMs: 30_000,
+    exitWithParent: true,
     maxResourcePauseMs: 4 * 3_600_000,
     logLevel: 'info',
     httpPort: 9464,
     httpHost: '127.0.0.1',
+    httpToken: '',
+    httpMaxConcurrent: 64,
+    dashboard: false,
+    dashboardReadOnly: false,
     metricsInterval: 60,
     alertFailurePercent: 0,
     alertRunTimeMs: 0,
     alertQueueDepth: 0,
     alertDlqSize: 0,
+    allowHosts: [],
+    wasmModuleDirs: [],
   };
 }
 
@@ -160,6 +194,11 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
     help: 'durability: replicas that must confirm each enqueue and outcome write (Redis WAIT) so a failover loses none; 0 = off',
   },
   redisWaitTimeoutMs: { kind: 'int', min: 1, max: 60_000, env: ['TROUPE_REDIS_WAIT_TIMEOUT_MS'], help: 'longest wait for those replicas per write' },
+  allowEvictingRedis: {
+    kind: 'boolean',
+    env: ['TROUPE_ALLOW_EVICTING_REDIS'],
+    help: 'start even though Redis may evict keys when full (a maxmemory-policy other than noeviction): evicted jobs are lost without a trace',
+  },
   queues: { kind: 'list', env: ['TROUPE_QUEUES'], help: 'queues to take jobs from, comma-separated' },
   threads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_THREADS'], help: 'worker threads' },
   minThreads: { kind: 'int', min: 1, max: 1024, env: ['TROUPE_MIN_THREADS'], help: 'threads kept when idle' },
@@ -170,6 +209,13 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
   heartbeatMs: { kind: 'int', min: 100, max: 600_000, env: ['TROUPE_HEARTBEAT_MS'], help: 'lease renewal and heartbeat interval in ms (under half of --lease-ms)' },
   jobTimeoutMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_JOB_TIMEOUT_MS'], help: 'time limit per job when the job and processor set none; 0 = none' },
   maxMemoryMb: { kind: 'int', min: 16, max: 65_536, env: ['TROUPE_MAX_MEMORY_MB'], help: 'heap cap per thread in MiB' },
+  maxRssMb: {
+    kind: 'int',
+    min: 0,
+    max: 16_777_216,
+    env: ['TROUPE_MAX_RSS_MB'],
+    help: 'process RSS in MiB at which the thread holding the most memory outside its heap is stopped and its job fails (THREAD_MEMORY_CAP); 0 = off; default 3/4 of the memory available',
+  },
   maxJobsPerThread: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_MAX_JOBS_PER_THREAD'], help: 'retire a thread after this many jobs; 0 = never' },
   recycleHeapMb: { kind: 'int', min: 0, max: 65_536, env: ['TROUPE_RECYCLE_HEAP_MB'], help: 'retire a thread whose heap stays above this; 0 = never' },
   idleTimeoutMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_IDLE_TIMEOUT_MS'], help: 'stop idle threads above --min-threads after this long' },
@@ -177,16 +223,49 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, KeySpec>> = {
   schedules: { kind: 'json', env: ['TROUPE_SCHEDULES'], help: 'schedules as a JSON list, usually in the config file (docs/scheduling.md)', check: validateScheduleList },
   processes: { kind: 'int', min: 1, max: 256, env: ['TROUPE_PROCESSES'], help: 'supervisor processes to run under a director' },
   plugins: { kind: 'list', env: ['TROUPE_PLUGINS'], help: 'plugin modules (path or package), repeatable' },
-  shutdownTimeoutMs: { kind: 'int', min: 0, max: 3_600_000, env: ['TROUPE_SHUTDOWN_TIMEOUT_MS'], help: 'how long running jobs may finish on shutdown' },
+  pluginImportTimeoutMs: {
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    env: ['TROUPE_PLUGIN_IMPORT_TIMEOUT_MS'],
+    help: 'longest a plugin module may take to import at start; past it the start stops (exit 2) naming the plugin',
+  },
+  shutdownTimeoutMs: { kind: 'int', min: 0, max: 3_600_000, env: ['TROUPE_SHUTDOWN_TIMEOUT_MS'], help: 'longest graceful shutdown, writes included (at least 1 s); running jobs get it less a quarter (1-5 s); past it, exit 3' },
+  exitWithParent: {
+    kind: 'boolean',
+    env: ['TROUPE_EXIT_WITH_PARENT'],
+    help: 'shut down gracefully when the parent process goes away (npx or a director killed); --no-exit-with-parent for nohup-style detaching',
+  },
   maxResourcePauseMs: { kind: 'int', min: 1000, max: 7 * 86_400_000, env: ['TROUPE_MAX_RESOURCE_PAUSE_MS'], help: 'cap for a queue pause asked by a processor' },
   logLevel: { kind: 'level', env: ['TROUPE_LOG_LEVEL'], help: `log level: ${LEVELS.join(', ')}` },
   httpPort: { kind: 'int', min: 0, max: 65_535, env: ['TROUPE_HTTP_PORT'], help: 'port for /metrics, /health, /ready, /status; 0 = off; a taken port is logged and skipped' },
-  httpHost: { kind: 'string', env: ['TROUPE_HTTP_HOST'], help: 'address the HTTP endpoint binds to (0.0.0.0 for every interface)' },
+  httpHost: { kind: 'string', env: ['TROUPE_HTTP_HOST'], help: 'address the HTTP endpoint binds to; anything but loopback needs --http-token' },
+  httpToken: {
+    kind: 'string',
+    env: ['TROUPE_HTTP_TOKEN'],
+    help: 'token (16+ characters) the dashboard, its actions and /status ask for; /metrics, /health, /ready stay open',
+    secret: true,
+  },
+  httpMaxConcurrent: {
+    kind: 'int',
+    min: 1,
+    max: 100_000,
+    env: ['TROUPE_HTTP_MAX_CONCURRENT'],
+    help: 'HTTP requests handled at once; more get 503 with Retry-After: 1 (/health and /ready keep 4 slots beyond it)',
+  },
+  dashboard: { kind: 'boolean', env: ['TROUPE_DASHBOARD'], help: 'serve the web dashboard at / of the HTTP endpoint (docs/dashboard.md)' },
+  dashboardReadOnly: { kind: 'boolean', env: ['TROUPE_DASHBOARD_READ_ONLY'], help: 'the dashboard only shows: every action hidden and refused' },
   metricsInterval: { kind: 'int', min: 0, max: 86_400, env: ['TROUPE_METRICS_INTERVAL'], help: 'seconds between metrics log lines; 0 = none' },
   alertFailurePercent: { kind: 'int', min: 0, max: 100, env: ['TROUPE_ALERT_FAILURE_PERCENT'], help: 'warn when more than this % of runs fail (last minute); 0 = off' },
   alertRunTimeMs: { kind: 'int', min: 0, max: 86_400_000, env: ['TROUPE_ALERT_RUN_TIME_MS'], help: 'warn when a p99 run time passes this many ms; 0 = off' },
   alertQueueDepth: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_ALERT_QUEUE_DEPTH'], help: 'warn when a queue has more pending jobs than this; 0 = off' },
   alertDlqSize: { kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, env: ['TROUPE_ALERT_DLQ_SIZE'], help: 'warn when a dead-letter queue holds more jobs than this; 0 = off' },
+  allowHosts: {
+    kind: 'list',
+    env: ['TROUPE_ALLOW_HOSTS'],
+    help: 'what fetch, crawl, pdf and http jobs may reach beyond public addresses: host names (*.svc.cluster.local), IPs, CIDRs, loopback, private, link-local, unique-local, cgnat, metadata, or *',
+  },
+  wasmModuleDirs: { kind: 'list', env: ['TROUPE_WASM_MODULE_DIRS'], help: "absolute directories a wasm job's data.module may name a file in; none = only the built-in extractor" },
 };
 
 export const ConfigErrorCode = { Invalid: 'CONFIG_INVALID' } as const;
@@ -297,6 +376,22 @@ export function resolveConfig(layers: Layer[]): ResolvedConfig {
     if (!(err instanceof RedisUrlError)) throw err;
     const where = layers.findLast((l) => l.values.redisUrl !== undefined)?.describe('redisUrl') ?? 'the default';
     throw new ConfigError(`redisUrl: ${JSON.stringify(redactRedisUrl(config.redisUrl))} ${err.message} (from ${where})`);
+  }
+  try {
+    parseAllowList(config.allowHosts);
+  } catch (err) {
+    const where = layers.findLast((l) => l.values.allowHosts !== undefined)?.describe('allowHosts') ?? 'the default';
+    throw new ConfigError(`${(err as Error).message} (from ${where})`);
+  }
+  const relative = config.wasmModuleDirs.find((d) => !isAbsolute(d));
+  if (relative !== undefined) {
+    const where = layers.findLast((l) => l.values.wasmModuleDirs !== undefined)?.describe('wasmModuleDirs') ?? 'the default';
+    throw new ConfigError(`wasmModuleDirs: ${JSON.stringify(relative)} must be an absolute directory path, e.g. /srv/troupe/wasm (from ${where})`);
+  }
+  const exposure = config.httpPort > 0 ? exposureProblem(config.httpHost, config.httpToken) : undefined;
+  if (exposure) throw new ConfigError(exposure);
+  if (config.dashboard && config.httpPort === 0) {
+    throw new ConfigError('dashboard: is served on the HTTP endpoint, which httpPort 0 turns off; set --http-port (e.g. 9464) or leave --dashboard off');
   }
   if (config.heartbeatMs * 2 > config.leaseMs) {
     throw new ConfigError(`heartbeatMs: ${config.heartbeatMs} must be at most half of leaseMs (${config.leaseMs}) so a lease is renewed before it can expire`);

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connectionSpec, type SupervisorConfig } from './config.js';
 import { resolveRedis } from './local-redis.js';
-import type { Logger } from './logger.js';
+import { routeProcessWarnings, type Logger } from './logger.js';
+import { onStopRequests } from './stop-requests.js';
+import { EXIT_SHUTDOWN_INCOMPLETE } from './exit-codes.js';
 
 /** Set on the children a director starts (to their slot number, from 1), so they run one supervisor each. */
 export const DIRECTOR_CHILD_ENV = 'TROUPE_DIRECTOR_CHILD';
@@ -21,15 +23,19 @@ const HEALTHY_AFTER_MS = 60_000;
 
 /**
  * Runs `processes` supervisors as child processes of this one and restarts a crashed one with
- * growing delays. SIGINT/SIGTERM is passed on and the director waits for the children's
- * graceful shutdown; a second signal kills them.
+ * growing delays. SIGINT/SIGTERM (or this process's own parent going away) is passed on and the
+ * director waits for the children's graceful shutdown; a second signal kills them.
  */
 export async function runDirector(config: SupervisorConfig, redisGiven: boolean, logger: Logger): Promise<number> {
-  const redis = await resolveRedis(connectionSpec(config), redisGiven, logger);
+  // The children wait for a Redis that does not answer yet, each with its own /health saying so.
+  const redis = await resolveRedis(connectionSpec(config), redisGiven, logger, undefined, { waitIfUnreachable: true });
   const log = logger.child({ role: 'director' });
+  routeProcessWarnings(log);
   const children = new Map<number, ChildProcess>();
   let stopping = false;
-  let signals = 0;
+  let removeHandlers = (): void => undefined;
+  /** A child whose shutdown gave up (exit 3) makes the director's exit 3 too. */
+  let shutdownIncomplete = false;
 
   const startChild = (slot: number, crashes: number): void => {
     const startedAt = Date.now();
@@ -42,7 +48,10 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
     log.info({ slot, pid: child.pid }, 'supervisor process started');
     child.once('exit', (code, signal) => {
       children.delete(slot);
-      if (stopping) return;
+      if (stopping) {
+        if (code === EXIT_SHUTDOWN_INCOMPLETE) shutdownIncomplete = true;
+        return;
+      }
       const ranMs = Date.now() - startedAt;
       const streak = ranMs > HEALTHY_AFTER_MS ? 0 : crashes + 1;
       const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, streak - 1));
@@ -56,16 +65,17 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
   for (let slot = 0; slot < config.processes; slot++) startChild(slot, 0);
 
   await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
+    // The children watch this process as their parent: a director killed with -9 leaves none behind.
+    const stopChildren = (reason: string, hard: boolean) => {
       stopping = true;
-      const hard = signals > 1;
-      log.info({ signal, children: children.size, hard }, hard ? 'second signal: killing supervisors' : 'stopping supervisors gracefully');
+      log.info({ signal: reason, children: children.size, hard }, hard ? 'second signal: killing supervisors' : 'stopping supervisors gracefully');
       for (const child of children.values()) child.kill(hard ? 'SIGKILL' : 'SIGTERM');
       if (children.size === 0) resolve();
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    removeHandlers = onStopRequests(log, { exitWithParent: config.exitWithParent, secondSignalStops: true }, {
+      graceful: ({ reason }) => stopChildren(reason, false),
+      immediate: ({ reason }) => stopChildren(reason, true),
+    });
     const check = setInterval(() => {
       if (stopping && children.size === 0) {
         clearInterval(check);
@@ -73,7 +83,8 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
       }
     }, 50);
   });
+  removeHandlers();
   await redis.stop?.();
-  log.info('all supervisor processes stopped');
-  return 0;
+  log.info({ shutdownIncomplete }, 'all supervisor processes stopped');
+  return shutdownIncomplete ? EXIT_SHUTDOWN_INCOMPLETE : 0;
 }

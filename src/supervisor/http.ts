@@ -1,11 +1,11 @@
 import { describeTopology, parseRedisUrl, redactRedisUrl } from '../queue/redis-url.js';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus.js';
-import type { SupervisorConfig } from './config.js';
-import { checkHealth } from './health.js';
+import { ConfigError, type SupervisorConfig } from './config.js';
+import { GuardedHttpServer, jsonReply, type Handler, type HttpRequest, type Reply } from './http-server.js';
+import { API_DOCS_PATHS, apiDocsHandler } from './api-docs.js';
+import { checkHealth, type HealthReport } from './health.js';
 import { MetricsService } from './metrics-service.js';
 import { openApiDocument } from './openapi.js';
 import type { ServiceContext, ServiceFactory, SupervisorService } from './service.js';
@@ -13,7 +13,7 @@ import type { ServiceContext, ServiceFactory, SupervisorService } from './servic
 /** /status lists this many in-flight jobs (oldest first); `count` has the full number. */
 const MAX_LISTED_JOBS = 100;
 
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
@@ -23,102 +23,144 @@ function packageVersion(): string {
   }
 }
 
-interface Reply {
-  status: number;
-  type: string;
-  body: string;
+/** Served without the token: probes and scrapes (documented in docs/observability.md) and the API description. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/metrics', '/health', '/ready', ...API_DOCS_PATHS]);
+
+/** The probes, which keep a few slots beyond --http-max-concurrent (PROBE_SLOTS). */
+const PROBE_PATHS: ReadonlySet<string> = new Set(['/health', '/ready']);
+
+/** Accept-Encoding names gzip without refusing it (q=0). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return value.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }
 
-const jsonReply = (status: number, value: unknown): Reply => ({ status, type: 'application/json; charset=utf-8', body: `${JSON.stringify(value, null, 2)}\n` });
+/** The supervisor's own routes; everything else goes to the extension, if any. */
+const SUPERVISOR_PATHS: ReadonlySet<string> = new Set(['/metrics', '/health', '/ready', '/status']);
+
+/** More routes on the same server (the dashboard), with their part of the OpenAPI document. */
+export interface HttpExtension {
+  handlers: Handler[];
+  /** OpenAPI path items to merge into /openapi.json. */
+  paths: Record<string, object>;
+  /** Paths of the extension served without the token (its style sheet and script). */
+  openPaths?: ReadonlySet<string>;
+  loginPage?(next: string, problem?: string): string;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
 
 /**
- * /metrics, /health, /ready, /status and /openapi.json on --http-host:--http-port. A port that
- * is taken (another supervisor on this machine, most often) is a warning, not a failed start:
- * the jobs matter more than this process's endpoint, and `troupe stats` still sees its metrics
- * through Redis.
+ * /metrics, /health, /ready, /status and /openapi.json on --http-host:--http-port, plus the
+ * dashboard when --dashboard is on. A port that is taken (another supervisor on this machine,
+ * most often) is a warning, not a failed start: the jobs matter more than this process's
+ * endpoint, and `troupe stats` still sees its metrics through Redis. An address other machines
+ * can reach without --http-token is refused (by resolveConfig first, and here again).
  */
 export class HttpService implements SupervisorService {
   readonly name = 'http';
-  private server: Server | undefined;
+  private server: GuardedHttpServer | undefined;
   private version: string | undefined;
+  /**
+   * The health check in progress: /health and /ready asked at once share it, so a flood of
+   * probes sends one PING and one INFO to Redis, not one each on the connection that renews leases.
+   */
+  private checking: Promise<HealthReport> | undefined;
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly metrics: MetricsService,
+    private readonly extension?: HttpExtension,
   ) {}
 
   /** Where it listens, or undefined when it does not (port taken, or not started). */
   get address(): { host: string; port: number } | undefined {
-    const a = this.server?.address() as AddressInfo | null | undefined;
-    return a ? { host: a.address, port: a.port } : undefined;
+    return this.server?.address;
   }
 
   async start(): Promise<void> {
-    const { httpHost: host, httpPort: port } = this.ctx.config;
-    const server = createServer((req, res) => void this.handle(req, res));
-    // Scrapes and probes are short; a client that hangs up half-way must not hold a socket.
-    server.requestTimeout = 10_000;
-    const listening = await new Promise<boolean>((resolve) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const hint = err.code === 'EADDRINUSE' ? 'another process uses it; give this supervisor its own --http-port, or 0 to turn HTTP off' : 'check --http-host and --http-port';
-        this.ctx.logger.warn({ err, host, port }, `HTTP endpoint not started: ${err.code ?? err.message} on ${host}:${port} (${hint}); jobs run as usual`);
-        resolve(false);
-      });
-      server.listen(port, host, () => resolve(true));
+    const { httpHost: host, httpPort: port, httpToken: token } = this.ctx.config;
+    const extension = this.extension;
+    const server = new GuardedHttpServer({
+      what: 'the HTTP endpoint',
+      host,
+      port,
+      token,
+      logger: this.ctx.logger,
+      handlers: [(req) => this.route(req), apiDocsHandler(() => this.document()), ...(extension?.handlers ?? [])],
+      isOpen: (path) => OPEN_PATHS.has(path) || extension?.openPaths?.has(path) === true,
+      maxConcurrent: this.ctx.config.httpMaxConcurrent,
+      isProbe: (path) => PROBE_PATHS.has(path),
+      onRefused: () => (this.metrics.httpRefused += 1),
+      ...(extension?.loginPage ? { loginPage: extension.loginPage } : {}),
     });
-    if (!listening) return;
-    server.on('error', (err) => this.ctx.logger.warn({ err }, 'HTTP endpoint error'));
+    try {
+      await server.listen();
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = code === 'EADDRINUSE' ? 'another process uses it; give this supervisor its own --http-port, or 0 to turn HTTP off' : 'check --http-host and --http-port';
+      this.ctx.logger.warn({ err, host, port }, `HTTP endpoint not started: ${code ?? (err as Error).message} on ${host}:${port} (${hint}); jobs run as usual`);
+      return;
+    }
     this.server = server;
-    this.ctx.logger.info({ host, port: this.address?.port }, `HTTP endpoint on http://${host.includes(':') ? `[${host}]` : host}:${this.address?.port}/metrics`);
+    await extension?.start?.();
+    this.ctx.logger.info(
+      { host, port: server.address?.port, token: token ? 'required' : 'none (loopback only)', dashboard: extension !== undefined },
+      `HTTP endpoint on ${server.url}/metrics${extension ? `, dashboard on ${server.url}/` : ''}`,
+    );
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Keep-alive connections of a scraper would hold close() open until they time out.
-    server.closeAllConnections();
-    await closed;
+    await server.close();
+    await this.extension?.stop?.();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let reply: Reply;
-    try {
-      reply = await this.route(req);
-    } catch (err) {
-      this.ctx.logger.warn({ err, url: req.url }, 'HTTP request failed');
-      reply = jsonReply(500, { error: err instanceof Error ? err.message : String(err) });
-    }
-    res.writeHead(reply.status, { 'content-type': reply.type, 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : reply.body);
-  }
-
-  private async route(req: IncomingMessage): Promise<Reply> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return jsonReply(405, { error: `${req.method} is not supported; use GET` });
-    switch (path) {
-      case '/metrics':
-        return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: this.metrics.prometheus() };
+  private async route(req: HttpRequest): Promise<Reply | undefined> {
+    const endpoint = SUPERVISOR_PATHS.has(req.path);
+    if (!endpoint) return undefined;
+    if (req.method === 'POST') return jsonReply(405, { error: `${req.path} takes GET only` }, { allow: 'GET, HEAD' });
+    switch (req.path) {
+      case '/metrics': {
+        const gzip = acceptsGzip(req.headers['accept-encoding']);
+        const headers: Record<string, string> = gzip ? { 'content-encoding': 'gzip', vary: 'accept-encoding' } : { vary: 'accept-encoding' };
+        return { status: 200, type: PROMETHEUS_CONTENT_TYPE, body: this.metrics.prometheus(Date.now(), gzip), headers };
+      }
       case '/health': {
-        const health = await checkHealth(this.ctx, this.metrics.loopLag.lagMs);
+        const health = await this.health();
         return jsonReply(health.status === 'ok' ? 200 : 503, health);
       }
       case '/ready': {
-        const health = await checkHealth(this.ctx, this.metrics.loopLag.lagMs);
+        const health = await this.health();
         const shuttingDown = this.ctx.status().shuttingDown;
-        if (shuttingDown) health.reasons.push('supervisor: shutting down, no longer leasing');
-        const ready = health.reasons.length === 0;
-        return jsonReply(ready ? 200 : 503, { ...health, status: ready ? 'ok' : 'unhealthy', shuttingDown });
+        // A copy: the report is shared with the other requests of the same check.
+        const reasons = shuttingDown ? [...health.reasons, 'supervisor: shutting down, no longer leasing'] : health.reasons;
+        const ready = reasons.length === 0;
+        return jsonReply(ready ? 200 : 503, { ...health, reasons, status: ready ? 'ok' : 'unhealthy', shuttingDown });
       }
       case '/status':
         return jsonReply(200, this.status());
-      case '/openapi.json':
-        this.version ??= packageVersion();
-        return jsonReply(200, openApiDocument(this.version));
       default:
-        return jsonReply(404, { error: `no such endpoint: ${path}`, endpoints: ['/metrics', '/health', '/ready', '/status', '/openapi.json'] });
+        return undefined;
     }
+  }
+
+  private health(): Promise<HealthReport> {
+    this.checking ??= checkHealth(this.ctx, this.metrics.loopLag.lagMs).finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private document(): object {
+    this.version ??= packageVersion();
+    return openApiDocument(this.version, this.extension?.paths ?? {});
   }
 
   private status(): object {
@@ -148,16 +190,18 @@ export class HttpService implements SupervisorService {
       latencyWindowMs: snapshot.windowMs,
       stats: s.stats,
       alerts: this.metrics.alerts.states().filter((a) => a.firing),
+      redisMemory: s.redisMemory ?? null,
+      outcomeWrites: s.outcomeWrites,
     };
   }
 }
 
 /**
  * The metrics service (always: `troupe stats` reads what it stores) and, unless --http-port is
- * 0, the HTTP endpoint that serves it. The two are built per supervisor, in this order; the
+ * 0, the HTTP endpoint that serves it, with `extend`'s routes (the dashboard) beside its own. The two are built per supervisor, in this order; the
  * endpoint finds its supervisor's metrics by the supervisor's events object.
  */
-export function observabilityServices(config: SupervisorConfig): ServiceFactory[] {
+export function observabilityServices(config: SupervisorConfig, extend?: (ctx: ServiceContext) => HttpExtension): ServiceFactory[] {
   const metricsOf = new WeakMap<ServiceContext['events'], MetricsService>();
   const metrics: ServiceFactory = (ctx) => {
     const service = new MetricsService(ctx);
@@ -167,7 +211,7 @@ export function observabilityServices(config: SupervisorConfig): ServiceFactory[
   const http: ServiceFactory = (ctx) => {
     const service = metricsOf.get(ctx.events);
     if (!service) throw new Error('the HTTP endpoint needs the metrics service, built before it for the same supervisor');
-    return new HttpService(ctx, service);
+    return new HttpService(ctx, service, extend?.(ctx));
   };
   return config.httpPort > 0 ? [metrics, http] : [metrics];
 }

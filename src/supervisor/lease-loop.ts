@@ -1,4 +1,5 @@
 import type { QueueConsumer } from '../queue/consumer.js';
+import { isOutOfMemoryReply } from '../queue/redis-memory.js';
 import { ErrorBackoff, Sleeper } from './timers.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Logger } from './logger.js';
@@ -18,6 +19,8 @@ const MAX_IDLE_WAIT_MS = 5000;
  * empty blocks on its wake key (an enqueue wakes it) or until the next delayed job is due.
  */
 export class LeaseLoop {
+  /** The last lease call was refused because Redis was full (logged once per episode). */
+  private outOfMemory = false;
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly errors = new ErrorBackoff();
@@ -59,6 +62,10 @@ export class LeaseLoop {
         }
         const batch = await this.consumer.lease(this.owner, want, this.leaseMs);
         this.errors.reset();
+        if (this.outOfMemory) {
+          this.outOfMemory = false;
+          this.logger.info({ queue: this.consumer.name }, 'Redis has room again: leasing resumed');
+        }
         if (!this.running) {
           // Leased during stop: hand them straight to the dispatcher, whose shutdown releases them.
           this.dispatcher.add(batch.jobs);
@@ -80,7 +87,13 @@ export class LeaseLoop {
       } catch (err) {
         if (!this.running) return;
         const delay = this.errors.next();
-        this.logger.warn({ err, queue: this.consumer.name, retryInMs: delay }, 'leasing failed (Redis unreachable?); retrying');
+        if (isOutOfMemoryReply(err)) {
+          // Said once per episode: the retries go on quietly until a lease succeeds.
+          if (!this.outOfMemory) this.logger.warn({ queue: this.consumer.name }, 'Redis is out of memory (OOM): leasing stopped until it has room again (free memory, shorten retention, or raise maxmemory)');
+          this.outOfMemory = true;
+        } else {
+          this.logger.warn({ err, queue: this.consumer.name, retryInMs: delay }, 'leasing failed (Redis unreachable?); retrying');
+        }
         await this.sleeper.sleep(delay);
       }
     }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { Queue } from '../queue/queue.js';
 import { Alerts, type AlertTransition } from '../metrics/alerts.js';
 import { ClusterStore } from '../metrics/cluster.js';
@@ -15,11 +16,20 @@ type Listener<K extends keyof SupervisorEventMap> = (...args: SupervisorEventMap
 
 /** Redis work at stop() (the last slot) gives up after this, so an outage cannot hold shutdown. */
 const FINAL_FLUSH_TIMEOUT_MS = 2000;
+/**
+ * The /metrics text is built at most once per this long and shared by every request in it:
+ * a 2-queue supervisor's text is ~200 KB and takes ~10 ms to build, so building it per request
+ * let 1,000 concurrent scrapes hold the event loop, which renews leases, for seconds (issue 16.9).
+ * Prometheus scrapes every 15 s or more; a second-old text is as good as a fresh one.
+ */
+export const PROMETHEUS_MAX_AGE_MS = 1000;
 
 /**
  * Turns the supervisor's events into metrics (src/metrics) and, every heartbeat: folds rates,
- * stores the histograms of the current minute in Redis for `troupe stats`, reads queue depths,
- * evaluates alerts, and every --metrics-interval seconds logs one snapshot line. The listeners
+ * stores the histograms of the current minute in Redis for `troupe stats`, reads queue depths and
+ * evaluates alerts. On a timer of its own, every --metrics-interval seconds, it logs one snapshot
+ * line: an interval below the heartbeat is honoured, not raised to it (the counts and
+ * percentiles are live; depths and rates are as of the last heartbeat). The listeners
  * only record; the heartbeat work is synchronous except the Redis calls, which never overlap
  * themselves and are never awaited by the timer, so a Redis outage cannot pile them up.
  */
@@ -37,10 +47,17 @@ export class MetricsService implements SupervisorService {
    * beat; the Redis calls it starts keep their own guards (flushing, polling) and are not awaited.
    */
   private readonly heartbeat: Periodic;
-  private lastLogAt = Date.now();
+  /** The metrics log line; none with --metrics-interval 0. */
+  private readonly logLine: Periodic | undefined;
   private flushing: Promise<void> | undefined;
   private polling: Promise<void> | undefined;
   private storeFailing = false;
+  /** The /metrics text as last built, encoded once for every request that shares it. */
+  private exposition: { at: number; body: Buffer; gzipped?: Buffer } | undefined;
+  /** Times the /metrics text was built; exported as troupe_metrics_renders_total. */
+  renders = 0;
+  /** HTTP requests refused by --http-max-concurrent; exported as troupe_http_requests_refused_total. */
+  httpRefused = 0;
 
   constructor(private readonly ctx: ServiceContext) {
     const c = ctx.config;
@@ -48,6 +65,7 @@ export class MetricsService implements SupervisorService {
     this.store = new ClusterStore(ctx.redis, ctx.id);
     this.queues = c.queues.map((q) => new Queue(q, { connection: ctx.redis }));
     this.heartbeat = new Periodic(c.heartbeatMs, async () => this.tick(Date.now()));
+    this.logLine = c.metricsInterval > 0 ? new Periodic(c.metricsInterval * 1000, async () => this.logSnapshot(Date.now())) : undefined;
   }
 
   private readonly onLeased: Listener<'leased'> = ({ jobs, at }) => {
@@ -111,11 +129,13 @@ export class MetricsService implements SupervisorService {
     this.loopLag.start();
     this.pollDepths();
     this.heartbeat.start();
+    this.logLine?.start();
   }
 
   async stop(): Promise<void> {
     const { events } = this.ctx;
     await this.heartbeat.stop();
+    await this.logLine?.stop();
     this.loopLag.stop();
     events.off('leased', this.onLeased);
     events.off('ran', this.onRan);
@@ -145,7 +165,24 @@ export class MetricsService implements SupervisorService {
     return buildSnapshot(this.metrics, this.depths, now);
   }
 
-  prometheus(): string {
+  /**
+   * The /metrics body: built at most once per PROMETHEUS_MAX_AGE_MS, the same bytes in between.
+   * `gzip` (the client sent Accept-Encoding: gzip, as Prometheus does): the same text compressed,
+   * also once per build; ~12× smaller, which is most of what a burst of scrapes costs to send.
+   */
+  prometheus(now = Date.now(), gzip = false): Buffer {
+    let cached = this.exposition;
+    // now < at: the clock went back; build rather than serve a text for longer than promised.
+    if (!cached || now - cached.at >= PROMETHEUS_MAX_AGE_MS || now < cached.at) {
+      this.renders += 1;
+      cached = this.exposition = { at: now, body: Buffer.from(this.render(), 'utf8') };
+    }
+    if (!gzip) return cached.body;
+    cached.gzipped ??= gzipSync(cached.body, { level: 6 });
+    return cached.gzipped;
+  }
+
+  private render(): string {
     const status = this.ctx.status();
     const inFlight = { buffered: 0, running: 0, acking: 0 };
     for (const job of status.inFlight) inFlight[job.state] += 1;
@@ -154,6 +191,7 @@ export class MetricsService implements SupervisorService {
       depths: this.depths,
       supervisor: { id: this.ctx.id, host: hostname(), startedAt: status.startedAt, threads: status.threads, inFlight, eventLoopLagMs: this.loopLag.lagMs },
       alerts: this.alerts.states(),
+      http: { renders: this.renders, refused: this.httpRefused },
     });
   }
 
@@ -163,14 +201,13 @@ export class MetricsService implements SupervisorService {
     this.collect(now);
     this.flush();
     this.pollDepths();
-    const logDue = this.ctx.config.metricsInterval > 0 && now - this.lastLogAt >= this.ctx.config.metricsInterval * 1000;
-    if (!logDue && !this.alerts.enabled) return;
-    const snapshot = this.snapshot(now);
-    for (const t of this.alerts.evaluate(snapshot)) this.logAlert(t);
-    if (logDue) {
-      this.lastLogAt = now;
-      this.ctx.logger.info({ metrics: snapshot }, 'metrics');
-    }
+    if (!this.alerts.enabled) return;
+    for (const t of this.alerts.evaluate(this.snapshot(now))) this.logAlert(t);
+  }
+
+  /** The metrics log line: percentiles, counts, rates and depths as of now. */
+  logSnapshot(now: number): void {
+    this.ctx.logger.info({ metrics: this.snapshot(now) }, 'metrics');
   }
 
   /** Hands the current slot's new recordings to the store, and starts a new slot when a minute ended. */

@@ -1,9 +1,11 @@
 /** The HTTP endpoint described for tools (served at /openapi.json). Kept next to http.ts's routes. */
+import { emptySummary } from '../metrics/latency.js';
 
 const summary = {
   type: 'object',
-  description: 'Latency in milliseconds (HDR histogram, 3 significant digits); all 0 when count is 0',
-  properties: Object.fromEntries(['count', 'p50', 'p90', 'p99', 'p999', 'max'].map((k) => [k, { type: 'number' }])),
+  description: 'Latency in milliseconds (HDR histogram, 3 significant digits): count, mean, p50, p90, p95, p99, p999, max; all 0 when count is 0',
+  // The fields of the summary itself, so the description cannot fall behind it.
+  properties: Object.fromEntries(Object.keys(emptySummary()).map((k) => [k, { type: 'number' }])),
 };
 
 const check = {
@@ -32,38 +34,74 @@ const health = {
 
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-export function openApiDocument(version: string): object {
+const error = { type: 'object', required: ['error'], properties: { error: { type: 'string', description: 'What went wrong and how to fix it' } } };
+/** The responses every path may give besides its own. */
+export const ERROR_RESPONSES = {
+  401: json(error, 'The token is missing or wrong (only when --http-token is set): send `Authorization: Bearer <token>`'),
+  404: json(error, 'No such endpoint, queue, job or schedule'),
+  405: json(error, 'Wrong method: reads take GET, actions take POST'),
+};
+const OPEN_ERRORS = { 404: ERROR_RESPONSES[404], 405: ERROR_RESPONSES[405] };
+
+export interface DocumentOptions {
+  /** `troupe dashboard`: the dashboard's API and the description, without a supervisor's endpoints. */
+  standalone?: boolean;
+}
+
+/** The description's own paths, open on every server. */
+const DESCRIPTION_PATHS = {
+  '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.0 document'), ...OPEN_ERRORS } } },
+  '/openapi.yaml': { get: { summary: 'This document as YAML', responses: { 200: { description: 'OpenAPI 3.0 document', content: { 'application/yaml': { schema: { type: 'string' } } } }, ...OPEN_ERRORS } } },
+  '/docs': { get: { summary: 'This document rendered for people (HTML; the renderer ships in the package)', responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, ...OPEN_ERRORS } } },
+};
+
+/** `extra`: path items of the routes served beside the supervisor's (the dashboard's JSON API). */
+export function openApiDocument(version: string, extra: Record<string, object> = {}, options: DocumentOptions = {}): object {
+  const dashboard = Object.keys(extra).length > 0 ? ' The dashboard\'s JSON API is under /api/ (docs/dashboard.md).' : '';
+  const info = options.standalone
+    ? { title: 'Troupe dashboard', version, description: 'The JSON API of `troupe dashboard` (under /api/): the same reads and actions as its pages (docs/dashboard.md).' }
+    : { title: 'Troupe supervisor', version, description: `One supervisor's metrics, health and state. Cluster-wide latency is \`troupe stats\` (merged HDR histograms in Redis).${dashboard}` };
+  const document = supervisorDocument(version, extra) as { paths: Record<string, object> };
+  if (options.standalone) document.paths = { ...extra, ...DESCRIPTION_PATHS };
+  return { ...document, info };
+}
+
+function supervisorDocument(version: string, extra: Record<string, object>): object {
   return {
     openapi: '3.0.3',
-    info: {
-      title: 'Troupe supervisor',
-      version,
-      description: "One supervisor's metrics, health and state. Cluster-wide latency is `troupe stats` (merged HDR histograms in Redis).",
+    info: { title: 'Troupe supervisor', version },
+    components: {
+      securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'The value of --http-token; needed only when one is set' } },
     },
     paths: {
       '/metrics': {
         get: {
           summary: 'Prometheus metrics',
-          description: 'Counters, rates, latency histograms (since start) and summaries (last 1-2 minutes), queue depths per state.',
-          responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+          description: 'Counters, rates, latency histograms (since start) and summaries (last 1-2 minutes), queue depths per state. Open: no token needed.',
+          responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, ...OPEN_ERRORS },
         },
       },
       '/health': {
         get: {
           summary: 'Liveness: event loop responsive, Redis reachable, thread pool alive',
-          responses: { 200: json(health, 'Healthy'), 503: json(health, 'Unhealthy; `reasons` says why') },
+          description: 'Open: no token needed.',
+          responses: { 200: json(health, 'Healthy'), 503: json(health, 'Unhealthy; `reasons` says why'), ...OPEN_ERRORS },
         },
       },
       '/ready': {
         get: {
           summary: 'Readiness: healthy and not shutting down',
-          responses: { 200: json(health, 'Ready'), 503: json(health, 'Not ready; `reasons` says why') },
+          description: 'Open: no token needed.',
+          responses: { 200: json(health, 'Ready'), 503: json(health, 'Not ready; `reasons` says why'), ...OPEN_ERRORS },
         },
       },
       '/status': {
         get: {
           summary: 'Supervisor, threads, in-flight jobs with ages, queues',
+          description: 'Needs the token when --http-token is set.',
+          security: [{ token: [] }],
           responses: {
+            ...ERROR_RESPONSES,
             200: json(
               {
                 type: 'object',
@@ -121,7 +159,8 @@ export function openApiDocument(version: string): object {
           },
         },
       },
-      '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.0 document') } } },
+      ...DESCRIPTION_PATHS,
+      ...extra,
     },
   };
 }

@@ -8,6 +8,7 @@ import { CodedError, hasCode } from '../errors.js';
 import type { ErrorInfo } from '../queue/errors.js';
 import type { FollowUpJob } from '../processors/contract.js';
 import type { EncodedPayload } from '../queue/codec.js';
+import { JobCorruptError } from '../queue/stored-fields.js';
 import type { JobOutcome, ThreadTaskResult } from '../threads/protocol.js';
 import { ThreadErrorCode } from '../threads/run-job.js';
 import type { TimeLimit } from '../threads/time-limit.js';
@@ -107,6 +108,9 @@ export function endingsOfFailure(jobs: readonly HeldJob[], failure: TaskFailure,
     if (killedFor?.reason === 'timeout') {
       return { ack: { kind: 'fail', held, error: new TimeoutError(held.job, killedFor.limit), unrecoverable: false }, run: { end: 'timeout' } };
     }
+    if (cause === 'memory-cap') {
+      return { ack: { kind: 'fail', held, error: err as Error, unrecoverable: true }, run: { end: 'crash' } };
+    }
     if (cause === 'shutdown') {
       return { ack: { kind: 'fail', held, error: new ShutdownError(policy.shutdownTimeoutMs), unrecoverable: false, retryAfterMs: 0 }, run: { end: 'shutdown' } };
     }
@@ -141,6 +145,17 @@ export class Outcomes {
       this.deps.logger.warn({ err: failure.err, jobs: jobs.map((h) => h.job.id) }, 'a thread died while running jobs; it was replaced');
     }
     this.deliver(endings);
+  }
+
+  /**
+   * A job whose stored fields cannot be decoded (LeasedJob.corrupt): dead at once without
+   * running, whatever attempts remain, since no retry can decode it either.
+   */
+  corrupt(held: HeldJob, problems: readonly string[]): void {
+    const { job } = held;
+    const error = new JobCorruptError(job.queue, job.id, problems);
+    this.deps.logger.warn({ jobId: job.id, queue: job.queue, problems }, 'a leased job cannot be decoded; it went dead without running');
+    this.deliver([{ ack: { kind: 'fail', held, error, unrecoverable: true } }]);
   }
 
   /** Jobs handed back unstarted (shutdown). */

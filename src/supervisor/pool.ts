@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { SupervisorEvents } from './events.js';
 import type { Logger } from './logger.js';
+import { RssWatch, type MemoryCapError } from './memory-watch.js';
 import { threadEntryUrl } from '../threads/entry.js';
 import { isThreadEvent, type ThreadEvent, type ThreadInit, type ThreadTask, type ThreadTaskResult } from '../threads/protocol.js';
 
@@ -11,8 +12,13 @@ export interface PoolOptions {
   tasksPerThread: number;
   maxMemoryMb: number;
   idleTimeoutMs: number;
+  /** --max-rss-mb: the process RSS at which the RSS watch stops the thread holding the most (0 = off). */
+  maxRssMb?: number;
   init: ThreadInit;
 }
+
+/** One RSS watch per process: RSS is the process's, whichever pools and supervisors share it. */
+let rssWatch: RssWatch | undefined;
 
 type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 
@@ -48,9 +54,16 @@ export class ThreadPool {
   /** Threads the supervisor terminated (thread ids are never reused within a process). */
   private readonly stopped = new Set<number>();
   private readonly watched = new WeakSet<Worker>();
+  /** The task whose thread the RSS watch stopped, and the error its run ends with. */
+  private readonly memoryStops = new WeakMap<SharedArrayBuffer, MemoryCapError>();
   private closing = false;
 
-  constructor(options: PoolOptions, logger: Logger, onEvent: (event: ThreadEvent) => void, events: SupervisorEvents) {
+  constructor(
+    private readonly options: PoolOptions,
+    private readonly logger: Logger,
+    onEvent: (event: ThreadEvent) => void,
+    events: SupervisorEvents,
+  ) {
     this.piscina = new Piscina<ThreadTask, ThreadTaskResult>({
       filename: threadEntryUrl().href,
       maxThreads: options.threads,
@@ -94,7 +107,28 @@ export class ThreadPool {
    * defeat tasksPerThread. A task is stopped by stopping its thread (see stop()).
    */
   run(task: ThreadTask, transferList: ArrayBuffer[]): Promise<ThreadTaskResult> {
-    return this.piscina.run(task, { transferList });
+    const capMb = this.options.maxRssMb ?? 0;
+    if (capMb <= 0) return this.piscina.run(task, { transferList });
+    rssWatch ??= new RssWatch({ warn: (fields, message) => this.logger.warn(fields, message) });
+    const unwatch = rssWatch.watch({
+      cell: new BigInt64Array(task.cell),
+      capMb,
+      stop: (threadId, error) => {
+        this.logger.error({ threadId, code: error.code, reason: error.message }, 'RSS over --max-rss-mb: stopping the thread holding the most memory outside the heap');
+        this.memoryStops.set(task.cell, error);
+        this.kill(threadId);
+      },
+    });
+    return this.piscina.run(task, { transferList }).then(
+      (result) => {
+        unwatch();
+        return result;
+      },
+      (err: unknown) => {
+        unwatch();
+        throw this.memoryStops.get(task.cell) ?? err;
+      },
+    );
   }
 
   /** Terminates one thread now (a job overstayed its limit, or shutdown): every task on it fails. */

@@ -16,11 +16,11 @@ export class ThreadRecycler {
 
   constructor(
     private readonly config: SupervisorConfig,
-    private readonly pool: ThreadPool,
     private readonly logger: Logger,
   ) {}
 
-  afterTask(result: ThreadTaskResult): void {
+  /** `pool`: the pool the task ran in (the CPU threads, or the I/O thread). */
+  afterTask(result: ThreadTaskResult, pool: ThreadPool): void {
     const { maxJobsPerThread, recycleHeapMb } = this.config;
     let reason: string | undefined;
     if (maxJobsPerThread > 0 && result.jobsRun >= maxJobsPerThread) reason = `ran ${result.jobsRun} jobs (--max-jobs-per-thread ${maxJobsPerThread})`;
@@ -31,7 +31,7 @@ export class ThreadRecycler {
     }
     if (!reason) return;
     this.highHeap.delete(result.threadId);
-    if (this.pool.retire(result.threadId)) {
+    if (pool.retire(result.threadId)) {
       this.logger.info({ threadId: result.threadId, reason }, 'retiring thread');
     }
   }

@@ -12,8 +12,16 @@ export const supervisorKey = (id: string) => `troupe:{registry}:supervisor:${id}
 const EXPIRY_HEARTBEATS = 6;
 
 export interface SupervisorSnapshot {
+  /** Configured thread count (the pool's maximum). */
   threads: number;
+  /**
+   * Threads running a job now, and threads alive now (the pool shrinks to minThreads when idle;
+   * the I/O thread counts). Optional: a registry fed by something other than a Supervisor may not know.
+   */
+  busyThreads?: number;
+  liveThreads?: number;
   queues: string[];
+  /** Jobs running on a thread now. */
   inFlight: number;
   held: number;
   completed: number;
@@ -24,7 +32,14 @@ export interface SupervisorSnapshot {
   threadRestarts: number;
 }
 
-export interface SupervisorEntry extends SupervisorSnapshot {
+/** Fields added after the first release: null in the entry of a supervisor too old to write them. */
+type Added = 'busyThreads' | 'liveThreads';
+
+export interface SupervisorEntry extends Omit<SupervisorSnapshot, Added> {
+  busyThreads: number | null;
+  liveThreads: number | null;
+  /** Resident set size of the whole process (every thread) at the last heartbeat. */
+  rssBytes: number | null;
   id: string;
   host: string;
   pid: number;
@@ -79,6 +94,10 @@ export class Registry {
         heartbeatAt: now,
         heartbeatMs: this.heartbeatMs,
         threads: s.threads,
+        ...(s.busyThreads === undefined ? {} : { busyThreads: s.busyThreads }),
+        ...(s.liveThreads === undefined ? {} : { liveThreads: s.liveThreads }),
+        // process.memoryUsage.rss() reads one number; memoryUsage() would walk the heap too.
+        rssBytes: process.memoryUsage.rss(),
         queues: s.queues.join(','),
         inFlight: s.inFlight,
         held: s.held,
@@ -101,7 +120,9 @@ export class Registry {
   }
 }
 
-/** Live and recently gone supervisors, newest heartbeat first (used by `troupe status`). */
+const optionalNumber = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+
+/** Live and recently gone supervisors, newest heartbeat first (`troupe status`, the dashboard). */
 export async function listSupervisors(client: RedisClient, now = Date.now()): Promise<SupervisorEntry[]> {
   const ids = await client.zrange(REGISTRY_KEY, '0', '-1', 'REV');
   const entries: SupervisorEntry[] = [];
@@ -123,6 +144,9 @@ export async function listSupervisors(client: RedisClient, now = Date.now()): Pr
       heartbeatMs,
       stale: now - heartbeatAt > heartbeatMs * 3,
       threads: Number(h.threads),
+      busyThreads: optionalNumber(h.busyThreads),
+      liveThreads: optionalNumber(h.liveThreads),
+      rssBytes: optionalNumber(h.rssBytes),
       queues: (h.queues ?? '').split(',').filter(Boolean),
       inFlight: Number(h.inFlight),
       held: Number(h.held),

@@ -1,3 +1,4 @@
+import type { MemoryReport } from './memory-check.js';
 import type { RedisClient } from '../queue/connection.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorEvents } from './events.js';
@@ -23,6 +24,10 @@ export interface SupervisorStatus {
   inFlight: InFlightJob[];
   stats: SupervisorStats;
   shuttingDown: boolean;
+  /** Redis's memory policy and fill level per master, as last read (absent before the first read, or when INFO is refused). */
+  redisMemory?: MemoryReport;
+  /** Outcomes not yet written, and since when and why writing them fails, when it does. */
+  outcomeWrites: { unwritten: number; failingSince?: number; cause?: string };
 }
 
 /** What a service gets from the supervisor it runs in. */
@@ -34,6 +39,8 @@ export interface ServiceContext {
   logger: Logger;
   events: SupervisorEvents;
   status(): SupervisorStatus;
+  /** Reads Redis's memory policy and fill level again (for /health); undefined when not read. */
+  refreshMemory?(): Promise<MemoryReport | undefined>;
 }
 
 /**

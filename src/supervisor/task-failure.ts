@@ -1,4 +1,4 @@
-import { CodedError, type CodeOf } from '../errors.js';
+import { CodedError, hasCode, type CodeOf } from '../errors.js';
 import { ThreadErrorCode } from '../threads/run-job.js';
 import { describeLimit, type TimeLimit } from '../threads/time-limit.js';
 
@@ -7,13 +7,15 @@ export const SupervisorErrorCode = {
   Timeout: ThreadErrorCode.Timeout,
   ThreadCrashed: 'THREAD_CRASHED',
   ThreadOutOfMemory: 'THREAD_OUT_OF_MEMORY',
+  /** --max-rss-mb: the RSS watch stopped the job's thread (memory-watch.ts). */
+  MemoryCap: 'THREAD_MEMORY_CAP',
   Shutdown: 'SHUTDOWN',
   ResultInvalid: 'RESULT_INVALID',
 } as const;
 export type SupervisorErrorCode = CodeOf<typeof SupervisorErrorCode>;
 
 /** How a thread task that did not return ended, and what each of its jobs gets for it. */
-export type TaskEnd = 'timeout' | 'shutdown' | 'sibling-killed' | 'thread-crashed';
+export type TaskEnd = 'timeout' | 'shutdown' | 'sibling-killed' | 'thread-crashed' | 'memory-cap';
 
 /** Piscina rejects tasks with this message when the pool itself is being destroyed. */
 const POOL_TERMINATED = /^Terminating worker thread/;
@@ -24,6 +26,8 @@ const POOL_TERMINATED = /^Terminating worker thread/;
  * timeout, retirement, shutdown): this task is collateral, not the cause.
  */
 export function classifyTaskError(err: unknown, killedFor: 'timeout' | 'shutdown' | undefined, threadStopped: boolean): TaskEnd {
+  // The RSS watch stopped the thread for this very task (the pool rejects only it with the error).
+  if (hasCode(err, SupervisorErrorCode.MemoryCap)) return 'memory-cap';
   if (killedFor) return killedFor;
   if (threadStopped) return 'sibling-killed';
   if (err instanceof Error && POOL_TERMINATED.test(err.message)) return 'sibling-killed';

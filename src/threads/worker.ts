@@ -14,8 +14,9 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, workerData } from 'node:worker_threads';
 import { buildRegistry, loadPlugins, type RegistryEntry } from '../processors/plugins.js';
-import { CELL_INDEX, CELL_LIMIT_SOURCE, CELL_STARTED_AT, CELL_THREAD_ID, CELL_TIMEOUT_MS, type JobOutcome, type ThreadInit, type ThreadTask, type ThreadTaskResult } from './protocol.js';
+import { CELL_INDEX, CELL_LIMIT_SOURCE, CELL_STARTED_AT, CELL_THREAD_ID, CELL_TIMEOUT_MS, jobAt, type JobOutcome, type ThreadInit, type ThreadTask, type ThreadTaskResult } from './protocol.js';
 import { failedOutcome, JobRunError, runJob, ThreadErrorCode, unknownProcessor } from './run-job.js';
+import { reportMemoryInto } from './memory-report.js';
 import { LIMIT_SOURCES, timeLimitFor } from './time-limit.js';
 
 let registryPromise: Promise<Map<string, RegistryEntry>> | undefined;
@@ -63,6 +64,15 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
   const init = threadInit();
   const cell = new BigInt64Array(task.cell);
   Atomics.store(cell, CELL_THREAD_ID, BigInt(threadId));
+  const stopReporting = reportMemoryInto(cell);
+  try {
+    return await runJobs(task, init, cell);
+  } finally {
+    stopReporting();
+  }
+}
+
+async function runJobs(task: ThreadTask, init: ThreadInit, cell: BigInt64Array): Promise<ThreadTaskResult> {
   const outcomes: JobOutcome[] = [];
   const durationsMs: number[] = [];
   const inputBuffers = new Set<ArrayBufferLike>();
@@ -75,8 +85,9 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
     loadError = err;
   }
 
-  for (let index = 0; index < task.jobs.length; index++) {
-    const job = task.jobs[index]!;
+  const count = task.jobs.ids.length;
+  for (let index = 0; index < count; index++) {
+    const job = jobAt(task.jobs, index);
     const entry = processors?.get(job.processor);
     const limit = timeLimitFor(job.timeoutMs, entry?.processor, init.defaultTimeoutMs);
     // Start and limit before the index: see the cell layout in protocol.ts.
@@ -104,7 +115,7 @@ export default async function runTask(task: ThreadTask): Promise<ThreadTaskResul
     }
     durationsMs.push(performance.now() - jobStarted);
   }
-  Atomics.store(cell, CELL_INDEX, BigInt(task.jobs.length));
+  Atomics.store(cell, CELL_INDEX, BigInt(count));
 
   const result: ThreadTaskResult = {
     outcomes,

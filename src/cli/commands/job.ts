@@ -40,6 +40,7 @@ export function jobFields(job: JobRecord, now = Date.now()): Array<[string, stri
   if (job.error) fields.push(['error', describeError(job.error)]);
   if (job.errors.length > 1) fields.push(['earlier errors', job.errors.slice(0, -1).map((e) => `${e.name}: ${e.message}`.split('\n')[0]).join('\n')]);
   if (job.metadata) fields.push(['metadata', describeValue(job.metadata)]);
+  if (job.corrupt) fields.push(['corrupt', `${job.corrupt.join('\n')}\n(a supervisor fails this job as JOB_CORRUPT without running it; enqueue a corrected copy)`]);
   return fields;
 }
 

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { ScheduleNotFoundError, ScheduleValidationError } from '../../scheduler/errors.js';
-import { nextFire, firesBetween } from '../../scheduler/next-fire.js';
-import { fireRule, MISSED_POLICIES, validateSchedule, type MissedPolicy, type Schedule } from '../../scheduler/spec.js';
+import { firesBetween, HORIZON_MS, nextFire } from '../../scheduler/next-fire.js';
+import { ANY_QUEUE, fireRule, MISSED_POLICIES, validateSchedule, type MissedPolicy, type Schedule } from '../../scheduler/spec.js';
 import { ScheduleStore, type StoredSchedule } from '../../scheduler/store.js';
 import { UsageError } from '../exit.js';
 import { describeValue, formatAge, formatFields, formatTable, print, printJson, type JsonArgs } from '../output.js';
@@ -90,9 +90,15 @@ function nextOf(s: StoredSchedule, now: number): number | null {
   return s.paused ? null : nextFire(fireRule(s), now);
 }
 
+/** "*" names no queue: say what it means wherever a schedule is printed for people. */
+export function describeQueue(queue: string, form: 'long' | 'short' = 'long'): string {
+  if (queue !== ANY_QUEUE) return queue;
+  return form === 'long' ? 'any (*): the first queue of the supervisor that fires it' : 'any (*)';
+}
+
 function summary(s: Schedule): string {
   const when = s.when === s.cron ? `cron "${s.cron}"` : `${s.when} ("${s.cron}")`;
-  return `${when} ${s.timezone} → queue ${s.queue}, processor ${s.processor}`;
+  return `${when} ${s.timezone} → queue ${describeQueue(s.queue)}, processor ${s.processor}`;
 }
 
 function asJson(s: StoredSchedule, now: number) {
@@ -121,7 +127,7 @@ const add: CommandModule<object, ScheduleArgs> = {
         .option('daily', { type: 'string', requiresArg: true, group: 'When (give one):', describe: 'every day at HH:MM (24-hour)' })
         .option('weekly', { type: 'string', requiresArg: true, group: 'When (give one):', describe: 'every week, "DAY HH:MM", e.g. "mon 09:00"' })
         .option('tz', { type: 'string', requiresArg: true, describe: 'IANA time zone the times are in (default UTC), e.g. Europe/Berlin' })
-        .option('queue', { alias: 'q', type: 'string', requiresArg: true, describe: 'queue each fire\'s job goes to' })
+        .option('queue', { alias: 'q', type: 'string', requiresArg: true, describe: 'queue each fire\'s job goes to, or \'*\' (quoted) for the first queue of whichever supervisor fires it' })
         .option('processor', { alias: 'p', type: 'string', requiresArg: true, describe: 'processor that runs the job' })
         .option('data', { type: 'string', requiresArg: true, describe: 'the job\'s input as JSON text (default null)' })
         .option('options', { type: 'string', requiresArg: true, describe: 'job options as JSON, e.g. \'{"attempts":5,"priority":"high"}\'' })
@@ -165,13 +171,14 @@ const list: CommandModule<object, ScheduleArgs> = {
       const rows = schedules.map((s) => {
         const next = nextOf(s, now);
         return [
-          s.name, s.when, s.timezone, s.queue, s.processor, s.missed, s.paused ? 'paused' : 'active',
+          s.name, s.when, s.timezone, describeQueue(s.queue, 'short'), s.processor, s.missed, s.paused ? 'paused' : 'active',
           next === null ? '-' : `${formatInZone(next, s.timezone)} (${formatAge(next, now)})`,
           s.lastFire === undefined ? '-' : formatAge(s.lastFire, now),
           s.source,
         ];
       });
       print(formatTable(['NAME', 'WHEN', 'TIME ZONE', 'QUEUE', 'PROCESSOR', 'MISSED', 'STATE', 'NEXT FIRE', 'LAST FIRE', 'SOURCE'], rows));
+      if (schedules.some((s) => s.queue === ANY_QUEUE)) print('QUEUE any (*): each fire goes to the first queue of the supervisor that fires it');
       for (const b of broken) print(`schedule ${b.name} is invalid and never fires: ${b.problem}`);
     });
   },
@@ -181,7 +188,7 @@ const show: CommandModule<object, ScheduleArgs> = {
   command: 'show <name>',
   describe: 'Show one schedule and its next fire times (check a daylight-saving day here)',
   builder: (yargs: Argv) =>
-    common(yargs, (y) => y.option('next', { type: 'number', requiresArg: true, describe: 'how many next fire times to list (1-100, default 5)' }))
+    common(yargs, (y) => y.option('next', { type: 'number', requiresArg: true, describe: 'how many next fire times to list (1-100, default 5), within the next 30 years' }))
       .example([['$0 schedule show nightly --next 10', 'the definition and the next 10 fire times, in the schedule\'s zone and UTC']]) as Argv<ScheduleArgs>,
   handler: async (argv: ArgumentsCamelCase<ScheduleArgs>) => {
     const count = wholeNumberFlag('--next', argv.next ?? 5, 1, 100);
@@ -189,15 +196,22 @@ const show: CommandModule<object, ScheduleArgs> = {
       const s = await new ScheduleStore(client).get(argv.name);
       if (!s) throw new ScheduleNotFoundError(argv.name);
       const now = Date.now();
-      const fires = s.paused ? [] : firesBetween(fireRule(s), now, Number.MAX_SAFE_INTEGER, count);
-      if (argv.json) return printJson({ ...asJson(s, now), nextFires: fires.map((f) => new Date(f).toISOString()) });
+      // Fires are looked for as far ahead as a schedule is checked to fire when written (30 years).
+      const horizon = now + HORIZON_MS;
+      const fires = s.paused ? [] : firesBetween(fireRule(s), now, horizon, count);
+      const short = !s.paused && fires.length < count;
+      if (argv.json) return printJson({ ...asJson(s, now), nextFires: fires.map((f) => new Date(f).toISOString()), searchedUntil: new Date(horizon).toISOString() });
       print(formatFields([
         ['name', s.name], ['when', s.when === s.cron ? s.cron : `${s.when} (${s.cron})`], ['time zone', s.timezone],
-        ['queue', s.queue], ['processor', s.processor], ['data', describeValue(s.data)], ['options', describeValue(s.options)],
+        ['queue', describeQueue(s.queue)], ['processor', s.processor], ['data', describeValue(s.data)], ['options', describeValue(s.options)],
         ['missed fires', s.missed], ['state', s.paused ? 'paused' : 'active'], ['source', s.source],
         ['last fire', s.lastFire === undefined ? '-' : `${formatInZone(s.lastFire, s.timezone)} (${formatAge(s.lastFire, now)})`],
         ['next fires', fires.length === 0 ? '-' : fires.map((f) => `${formatInZone(f, s.timezone)}  ${new Date(f).toISOString()}`).join('\n')],
       ]));
+      if (short) {
+        const years = Math.round(HORIZON_MS / (366 * 86_400_000));
+        print(`only ${fires.length} of the ${count} fires asked for: this schedule fires ${fires.length} time${fires.length === 1 ? '' : 's'} in the next ${years} years (until ${new Date(horizon).toISOString().slice(0, 10)}), as far ahead as fire times are searched`);
+      }
     });
   },
 };

@@ -1,69 +1,20 @@
-import { scanEveryMaster, type RedisClient } from '../../queue/connection.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { QUEUE_NAME_PATTERN } from '../../queue/keys.js';
-import { Queue, type QueueCounts } from '../../queue/queue.js';
+import type { RedisClient } from '../../queue/connection.js';
+import { discoverQueues, statsFor, type QueueStats } from '../../queue/queue-stats.js';
 import { DEFAULT_WINDOW_MS, MAX_WINDOW_MS, readClusterHistograms, summarizeCluster, type KindSummaries, type QueueLatency } from '../../metrics/cluster.js';
 import { LATENCY_KINDS, type LatencyKind } from '../../metrics/job-metrics.js';
 import { UsageError } from '../exit.js';
 import { formatAge, formatTable, jsonSafe, note, print, printJson, type Cell, type JsonArgs } from '../output.js';
 import { checkQueueName, wholeNumberFlag, withAdminOptions, withRedis, type RedisArgs } from '../redis-option.js';
 
+// Moved to src/queue/queue-stats.ts (the dashboard reads them too); re-exported for existing importers.
+export { discoverQueues, queueStats, statsFor, type QueueStats } from '../../queue/queue-stats.js';
+
 interface StatsArgs extends RedisArgs, JsonArgs {
   queue?: string;
   window?: number;
   watch?: boolean;
   interval?: number;
-}
-
-/**
- * A queue exists in Redis only through its keys, and any of these may be the only one left
- * (meta holds pauses; the rest hold jobs). Job keys are not matched: there can be millions.
- */
-const QUEUE_KEY_SUFFIXES = ['meta', 'pending:*', 'delayed', 'active', 'completed', 'dead'];
-/** Cross-queue keys (the supervisor registry) share the troupe:{...} shape but are no queue. */
-const NOT_QUEUES = new Set(['registry', 'schedules']);
-const PREFIX = 'troupe:{';
-
-export async function discoverQueues(client: RedisClient, suffixes = QUEUE_KEY_SUFFIXES): Promise<string[]> {
-  const names = new Set<string>();
-  for (const suffix of suffixes) {
-    // Each queue lives on the master owning its slot, so a cluster is scanned master by master.
-    await scanEveryMaster(client, `${PREFIX}*}:${suffix}`, async (keys) => {
-      for (const key of keys) {
-        const name = key.slice(PREFIX.length, key.indexOf('}', PREFIX.length));
-        if (!NOT_QUEUES.has(name) && QUEUE_NAME_PATTERN.test(name)) names.add(name);
-      }
-    });
-  }
-  return [...names].sort();
-}
-
-export interface QueueStats {
-  counts: Pick<QueueCounts, 'pending' | 'delayed' | 'active' | 'completed' | 'dead'>;
-  byPriority: QueueCounts['byPriority'];
-  paused: boolean;
-  resourcePause: QueueCounts['resourcePause'];
-}
-
-export async function queueStats(client: RedisClient, name: string): Promise<QueueStats> {
-  const queue = new Queue(name, { connection: client });
-  try {
-    const { pending, delayed, active, completed, dead, byPriority, paused, resourcePause } = await queue.counts();
-    return { counts: { pending, delayed, active, completed, dead }, byPriority, paused, resourcePause };
-  } finally {
-    await queue.close();
-  }
-}
-
-/** A few queues at a time: one round trip each, without flooding Redis when there are thousands. */
-export async function statsFor(client: RedisClient, names: string[]): Promise<Record<string, QueueStats>> {
-  const out: Record<string, QueueStats> = {};
-  for (let i = 0; i < names.length; i += 32) {
-    const chunk = names.slice(i, i + 32);
-    const stats = await Promise.all(chunk.map((name) => queueStats(client, name)));
-    chunk.forEach((name, j) => (out[name] = stats[j]!));
-  }
-  return out;
 }
 
 export function pauseText(s: Pick<QueueStats, 'paused' | 'resourcePause'>, now = Date.now()): string {
@@ -75,7 +26,7 @@ export function pauseText(s: Pick<QueueStats, 'paused' | 'resourcePause'>, now =
 
 
 const HEADERS = ['QUEUE', 'PENDING', 'DELAYED', 'ACTIVE', 'COMPLETED', 'DEAD', 'PAUSE'];
-const LATENCY_HEADERS = ['QUEUE', 'PROCESSOR', 'LATENCY', 'COUNT', 'P50', 'P90', 'P99', 'P99.9', 'MAX'];
+const LATENCY_HEADERS = ['QUEUE', 'PROCESSOR', 'LATENCY', 'COUNT', 'MEAN', 'P50', 'P90', 'P95', 'P99', 'P99.9', 'MAX'];
 const KIND_LABELS: Record<LatencyKind, string> = { wait: 'wait', run: 'run', endToEnd: 'end to end' };
 
 /** Queue stats plus, when any supervisor ran its jobs within the window, the cluster's latency. */
@@ -106,7 +57,7 @@ function latencyTable(all: Record<string, QueueReport>): string {
       for (const kind of LATENCY_KINDS) {
         const l = kinds[kind];
         if (l.count === 0) continue;
-        rows.push([queue, processor, KIND_LABELS[kind], l.count, readableMs(l.p50), readableMs(l.p90), readableMs(l.p99), readableMs(l.p999), readableMs(l.max)]);
+        rows.push([queue, processor, KIND_LABELS[kind], l.count, ...[l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].map(readableMs)]);
       }
     }
   }

@@ -8,8 +8,17 @@ import { FetchError, FetchErrorCode } from './errors.js';
 import type { HttpResponse } from './http-client.js';
 import { describe } from './options.js';
 
-export const BODY_FORMATS = ['bytes', 'text', 'json'] as const;
+/**
+ * How a body appears in a result. A result is stored either as JSON or as raw bytes, never both,
+ * so bytes cannot sit inside the JSON beside the status and headers: `auto` (the default) puts
+ * text in for textual content types and base64 for anything else; `bytes` makes the body itself
+ * the whole result (fetch only), stored raw.
+ */
+export const BODY_FORMATS = ['auto', 'text', 'json', 'base64', 'bytes'] as const;
 export type BodyFormat = (typeof BODY_FORMATS)[number];
+export const DEFAULT_BODY_FORMAT: BodyFormat = 'auto';
+/** How the `body` field of a JSON result is encoded (the result's `bodyEncoding`). */
+export type BodyEncoding = 'text' | 'json' | 'base64';
 
 export interface FollowUpSpec {
   processor: string;
@@ -62,14 +71,52 @@ function decoderFor(contentType: string | undefined): TextDecoder {
   return new TextDecoder('utf-8');
 }
 
-export function decodeBody(response: HttpResponse, as: BodyFormat): Buffer | string | unknown {
-  if (as === 'bytes') return response.body;
-  const text = decoderFor(response.headers['content-type']).decode(response.body);
-  if (as === 'text') return text;
+/** Media types whose bodies are text whatever their top-level type says. */
+const TEXT_MEDIA_TYPES = new Set([
+  'application/javascript',
+  'application/ecmascript',
+  'application/x-javascript',
+  'application/x-www-form-urlencoded',
+  'application/yaml',
+  'application/x-yaml',
+  'application/toml',
+  'application/graphql',
+  'application/sql',
+]);
+
+/**
+ * Whether `auto` shows a body as text: a text/* type, JSON or XML (also `+json`, `+xml`,
+ * ndjson), or a few known textual application types. Without a Content-Type, a body that is
+ * valid UTF-8 is text.
+ */
+export function isTextual(contentType: string | undefined, body: Uint8Array): boolean {
+  const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (media === '') {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(body);
+      return true;
+    } catch (err) {
+      // Not UTF-8: binary as far as anyone can tell.
+      void err;
+      return false;
+    }
+  }
+  const subtype = media.slice(media.indexOf('/') + 1);
+  return media.startsWith('text/') || /(^|[+.-])(nd)?(json|xml)$/.test(subtype) || TEXT_MEDIA_TYPES.has(media);
+}
+
+/** The body for a JSON result and how it is encoded there; `bytes` is the caller's (the whole result). */
+export function decodeBody(response: HttpResponse, as: Exclude<BodyFormat, 'bytes'>): { body: unknown; encoding: BodyEncoding } {
+  const contentType = response.headers['content-type'];
+  if (as === 'base64' || (as === 'auto' && !isTextual(contentType, response.body))) {
+    return { body: Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength).toString('base64'), encoding: 'base64' };
+  }
+  const text = decoderFor(contentType).decode(response.body);
+  if (as !== 'json') return { body: text, encoding: 'text' };
   try {
-    return JSON.parse(text) as unknown;
+    return { body: JSON.parse(text) as unknown, encoding: 'json' };
   } catch (err) {
-    throw new FetchError(FetchErrorCode.BadBody, `GET ${response.url}: the body is not valid JSON (${(err as Error).message}); use "as": "text" or "bytes"`, {
+    throw new FetchError(FetchErrorCode.BadBody, `GET ${response.url}: the body is not valid JSON (${(err as Error).message}); use "as": "text", "base64" or "bytes"`, {
       unrecoverable: true,
       url: response.url,
       status: response.status,

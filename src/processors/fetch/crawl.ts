@@ -5,10 +5,10 @@
  */
 import { CodedError } from '../../errors.js';
 import type { Processor } from '../contract.js';
-import { checkBodyOptions, decodeBody, followUpFor, summary, type BodyFormat, type FollowUpSpec } from './body.js';
+import { checkBodyOptions, decodeBody, DEFAULT_BODY_FORMAT, followUpFor, summary, type BodyEncoding, type BodyFormat, type FollowUpSpec } from './body.js';
 import { errorSummary, statusError } from './errors.js';
 import { checkHttpUrl, getLimited } from './http-client.js';
-import { asObject, checkLimits, checkWhole, deploymentDefault, describe, FETCH_CAPS, limitsFrom } from './options.js';
+import { asObject, checkCaps, checkLimits, checkWhole, deploymentDefault, describe, FETCH_CAPS, limitsFrom } from './options.js';
 
 export interface CrawlInput {
   urls: string[];
@@ -33,6 +33,7 @@ export interface CrawlUrlResult {
   redirects?: string[];
   durationMs?: number;
   body?: unknown;
+  bodyEncoding?: BodyEncoding;
   error?: { code: string; message: string };
   /** Index of this URL's follow-up among the job's follow-ups (its id is `<job id>.<n>`). */
   followUp?: number;
@@ -59,6 +60,10 @@ export function validateCrawl(input: unknown): string | undefined {
     const problem = checkHttpUrl(data.urls[i], `crawl: data.urls[${i}]`);
     if (problem) return problem;
   }
+  if (data.as === 'bytes') {
+    // One result holds every URL's entry, so it is JSON: raw bytes have no place in it.
+    return 'crawl: data.as "bytes" is for fetch, whose result can be the body alone; a crawl result is JSON, so use "base64", "text" or "auto", or a followUp to hand each body on as bytes';
+  }
   return checkWhole('crawl', data, 'concurrency', 1, FETCH_CAPS.concurrency) ?? checkLimits('crawl', data) ?? checkBodyOptions('crawl', data);
 }
 
@@ -83,6 +88,7 @@ export const crawlProcessor: Processor<CrawlInput, CrawlResult> = {
         `crawl: data.urls has ${input.urls.length} URLs, more than the batch limit of ${maxBatch} (TROUPE_CRAWL_MAX_BATCH); split it into several jobs`,
       );
     }
+    checkCaps('crawl', input as unknown as Record<string, unknown>, input.urls[0] ?? '');
     const limits = limitsFrom(input as unknown as Record<string, unknown>);
     const concurrency = Math.min(input.concurrency ?? deploymentDefault('concurrency'), input.urls.length);
     const results: CrawlUrlResult[] = new Array(input.urls.length);
@@ -99,7 +105,12 @@ export const crawlProcessor: Processor<CrawlInput, CrawlResult> = {
           entry.ok = false;
           entry.error = errorSummary(statusError(url, response.status, response.statusText, null));
         } else {
-          if (input.includeBody) entry.body = decodeBody(response, input.as ?? 'bytes');
+          if (input.includeBody) {
+            const as = input.as ?? DEFAULT_BODY_FORMAT;
+            const { body, encoding } = decodeBody(response, as === 'bytes' ? 'auto' : as);
+            entry.body = body;
+            entry.bodyEncoding = encoding;
+          }
           if (input.followUp) {
             ctx.followUp(followUpFor(input.followUp, response));
             entry.followUp = followUps++;

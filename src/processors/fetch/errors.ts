@@ -5,6 +5,7 @@
  * follows its back-off policy.
  */
 import { CodedError, type CodeOf } from '../../errors.js';
+import { NetGuardErrorCode } from '../../net-guard/errors.js';
 
 export const FetchErrorCode = {
   Timeout: 'FETCH_TIMEOUT',
@@ -15,6 +16,10 @@ export const FetchErrorCode = {
   Network: 'FETCH_NETWORK',
   HttpStatus: 'FETCH_HTTP_STATUS',
   BadBody: 'FETCH_BAD_BODY',
+  /** The job asked for more (maxBytes, timeoutMs, ...) than the deployment's cap (TROUPE_FETCH_*_CAP). */
+  OverCap: 'FETCH_OVER_CAP',
+  /** The URL, a redirect or what its host resolved to is not allowed (src/net-guard; a DestinationRefusedError). */
+  DestinationRefused: NetGuardErrorCode.DestinationRefused,
 } as const;
 export type FetchErrorCode = CodeOf<typeof FetchErrorCode>;
 

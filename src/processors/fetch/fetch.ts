@@ -4,10 +4,10 @@
  * result can name a follow-up job that takes the body on, e.g. crawl then extract.
  */
 import type { Processor } from '../contract.js';
-import { checkBodyOptions, decodeBody, followUpFor, summary, type BodyFormat, type FollowUpSpec } from './body.js';
+import { checkBodyOptions, decodeBody, DEFAULT_BODY_FORMAT, followUpFor, summary, type BodyEncoding, type BodyFormat, type FollowUpSpec } from './body.js';
 import { statusError } from './errors.js';
 import { checkHttpUrl, getLimited } from './http-client.js';
-import { asObject, checkLimits, limitsFrom } from './options.js';
+import { asObject, checkCaps, checkLimits, limitsFrom } from './options.js';
 
 export interface FetchInput {
   url: string;
@@ -15,7 +15,10 @@ export interface FetchInput {
   maxBytes?: number;
   maxRedirects?: number;
   headers?: Record<string, string>;
-  /** How the body appears in the result: bytes (default), text or parsed JSON. */
+  /**
+   * How the body appears in the result: auto (default: text for textual content types, base64
+   * otherwise), text, parsed JSON, base64, or bytes (the body itself is the whole result).
+   */
   as?: BodyFormat;
   /** Default: true, unless a followUp takes the body on (then the body is not stored twice). */
   includeBody?: boolean;
@@ -32,6 +35,8 @@ export interface FetchResult {
   durationMs: number;
   headers: Record<string, string>;
   body?: unknown;
+  /** How `body` is encoded: text, json (parsed) or base64. */
+  bodyEncoding?: BodyEncoding;
   followUp?: { processor: string; queue?: string };
 }
 
@@ -41,20 +46,30 @@ export function validateFetch(input: unknown): string | undefined {
   return checkHttpUrl(data.url, 'fetch: data.url') ?? checkLimits('fetch', data) ?? checkBodyOptions('fetch', data);
 }
 
-export const fetchProcessor: Processor<FetchInput, FetchResult> = {
+/** With `as: "bytes"` the result is the body's raw bytes alone; otherwise the JSON summary. */
+export const fetchProcessor: Processor<FetchInput, FetchResult | Buffer> = {
   name: 'fetch',
-  description: '{ url, timeoutMs?, maxBytes?, maxRedirects?, headers?, as?, followUp? }: HTTP(S) GET with size, time and redirect limits',
+  description: '{ url, timeoutMs?, maxBytes?, maxRedirects?, headers?, as?, includeBody?, followUp? }: HTTP(S) GET with size, time and redirect limits',
   validate: validateFetch,
   async run(input, ctx) {
+    checkCaps('fetch', input as unknown as Record<string, unknown>, input.url);
     const limits = limitsFrom(input as unknown as Record<string, unknown>);
     const response = await getLimited(input.url, limits, ctx.signal);
     if (response.status < 200 || response.status > 299) {
       throw statusError(response.url, response.status, response.statusText, response.headers['retry-after'] ?? null);
     }
+    if (input.followUp) ctx.followUp(followUpFor(input.followUp, response));
+    const as = input.as ?? DEFAULT_BODY_FORMAT;
+    const withBody = input.includeBody ?? input.followUp === undefined;
+    // A stored result is JSON or raw bytes, not both: the bytes go alone, as they came.
+    if (withBody && as === 'bytes') return response.body;
     const result: FetchResult = { ...summary(response), headers: response.headers };
-    if (input.includeBody ?? input.followUp === undefined) result.body = decodeBody(response, input.as ?? 'bytes');
+    if (withBody) {
+      const { body, encoding } = decodeBody(response, as === 'bytes' ? 'auto' : as);
+      result.body = body;
+      result.bodyEncoding = encoding;
+    }
     if (input.followUp) {
-      ctx.followUp(followUpFor(input.followUp, response));
       result.followUp = { processor: input.followUp.processor, ...(input.followUp.queue ? { queue: input.followUp.queue } : {}) };
     }
     return result;

@@ -5,6 +5,7 @@
  * Per-job options travel in the job's data; what a deployment wants to change for every job
  * (a larger default body limit, say) comes from environment variables, which reach threads.
  */
+import { FetchError, FetchErrorCode } from './errors.js';
 import type { HttpLimits } from './http-client.js';
 
 export const FETCH_DEFAULTS = Object.freeze({
@@ -32,6 +33,19 @@ export const FETCH_ENV = Object.freeze({
   concurrency: 'TROUPE_CRAWL_CONCURRENCY',
   maxBatch: 'TROUPE_CRAWL_MAX_BATCH',
 });
+
+/**
+ * Environment variables that cap what a job may ask for, for a whole deployment: a job whose
+ * data asks for more fails (FETCH_OVER_CAP) instead of getting it, and the default is lowered to
+ * the cap. Unset, the cap is FETCH_CAPS.
+ */
+export const FETCH_CAP_ENV = Object.freeze({
+  timeoutMs: 'TROUPE_FETCH_TIMEOUT_MS_CAP',
+  maxBytes: 'TROUPE_FETCH_MAX_BYTES_CAP',
+  maxRedirects: 'TROUPE_FETCH_MAX_REDIRECTS_CAP',
+  concurrency: 'TROUPE_CRAWL_CONCURRENCY_CAP',
+});
+type CappedKey = keyof typeof FETCH_CAP_ENV;
 
 type Key = keyof typeof FETCH_DEFAULTS;
 const MIN: Record<Key, number> = { timeoutMs: 1, maxBytes: 0, maxRedirects: 0, concurrency: 1, maxBatch: 1 };
@@ -63,11 +77,9 @@ export function checkWhole(processor: string, data: Record<string, unknown>, key
   return undefined;
 }
 
-/** The deployment's default for `key`: the environment variable when set and valid, else FETCH_DEFAULTS. */
-export function deploymentDefault(key: Key, env: NodeJS.ProcessEnv = process.env): number {
-  const name = FETCH_ENV[key];
+function fromEnv(key: Key, name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return FETCH_DEFAULTS[key];
+  if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < MIN[key] || value > FETCH_CAPS[key]) {
     // Thrown at job time (threads read the environment they were started with); a retry after
@@ -75,6 +87,37 @@ export function deploymentDefault(key: Key, env: NodeJS.ProcessEnv = process.env
     throw new RangeError(`${name}=${JSON.stringify(raw)} must be a whole number from ${MIN[key]} to ${FETCH_CAPS[key]}; fix the environment of the supervisor`);
   }
   return value;
+}
+
+/** The most a job may ask for: the cap variable when set and valid, else FETCH_CAPS. */
+export function deploymentCap(key: CappedKey, env: NodeJS.ProcessEnv = process.env): number {
+  return fromEnv(key, FETCH_CAP_ENV[key], FETCH_CAPS[key], env);
+}
+
+/** The deployment's default for `key`: the environment variable when set and valid, else FETCH_DEFAULTS; never above the deployment's cap. */
+export function deploymentDefault(key: Key, env: NodeJS.ProcessEnv = process.env): number {
+  const value = fromEnv(key, FETCH_ENV[key], FETCH_DEFAULTS[key], env);
+  return key in FETCH_CAP_ENV ? Math.min(value, deploymentCap(key as CappedKey, env)) : value;
+}
+
+/**
+ * Refuses a job that asks for more than the deployment allows (fetch and crawl). Checked when
+ * the job runs, not in validate(), so a bad cap variable is reported as the deployment's fault
+ * (retryable) rather than the job's.
+ */
+export function checkCaps(processor: string, data: Record<string, unknown>, url: string, env: NodeJS.ProcessEnv = process.env): void {
+  for (const key of Object.keys(FETCH_CAP_ENV) as CappedKey[]) {
+    const asked = data[key];
+    if (typeof asked !== 'number') continue;
+    const cap = deploymentCap(key, env);
+    if (asked > cap) {
+      throw new FetchError(
+        FetchErrorCode.OverCap,
+        `${processor}: data.${key} ${asked} is over this deployment's cap of ${cap} (${FETCH_CAP_ENV[key]}); ask for at most ${cap}, or have the operator raise the cap`,
+        { unrecoverable: true, url },
+      );
+    }
+  }
 }
 
 export function checkHeaders(processor: string, data: Record<string, unknown>): string | undefined {

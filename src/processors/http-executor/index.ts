@@ -9,11 +9,13 @@ import { parseRetryAfter } from '../fetch/errors.js';
 import { FetchError } from '../fetch/errors.js';
 import { checkHttpUrl } from '../fetch/http-client.js';
 import { asObject, checkWhole, describe } from '../fetch/options.js';
+import { refusalIn } from '../../net-guard/index.js';
 import { HttpExecutorError, HttpExecutorErrorCode } from './errors.js';
+import { executorGuard, HTTP_EXECUTORS_ENV } from './guard.js';
 import { describeNetworkError, ExecutorPool, type Lease } from './pool.js';
 import { postJson, type PostAnswer } from './post.js';
 
-export const HTTP_EXECUTORS_ENV = 'TROUPE_HTTP_EXECUTORS';
+export { HTTP_EXECUTORS_ENV };
 
 export const HTTP_EXECUTOR_DEFAULTS = Object.freeze({
   path: '/run',
@@ -91,9 +93,11 @@ async function post(lease: Lease, input: HttpJobInput, ctx: ProcessorContext): P
   const body = JSON.stringify({ jobId: ctx.jobId, queue: ctx.queue, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, input: input.input ?? null });
   let answer: PostAnswer;
   try {
-    answer = await postJson(url, body, { accept: 'application/json', 'x-troupe-job-id': ctx.jobId }, AbortSignal.any([ctx.signal, timeout]), input.maxBytes ?? HTTP_EXECUTOR_DEFAULTS.maxBytes);
+    answer = await postJson(url, body, { accept: 'application/json', 'x-troupe-job-id': ctx.jobId }, AbortSignal.any([ctx.signal, timeout]), input.maxBytes ?? HTTP_EXECUTOR_DEFAULTS.maxBytes, executorGuard(lease.base));
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
+    const refused = refusalIn(err);
+    if (refused) throw refused;
     if (timeout.aborted) {
       lease.markDown(`POST ${path} did not answer within ${timeoutMs} ms`);
       throw new HttpExecutorError(HttpExecutorErrorCode.Timeout, `http: executor ${lease.base} did not answer POST ${path} within ${timeoutMs} ms; the job is retried per its back-off policy (raise data.timeoutMs if jobs are this long)`, {
@@ -144,7 +148,7 @@ export const httpExecutor: Processor<HttpJobInput, unknown> = {
     // An executor that refused the connection never saw the job, so another may take it at once.
     const refused = new Set<string>();
     for (;;) {
-      const lease = await threadPool.acquire(bases, refused, ctx.signal);
+      const lease = await threadPool.acquire(bases, refused, (base) => executorGuard(base), ctx.signal);
       if ('problems' in lease) {
         throw new HttpExecutorError(
           HttpExecutorErrorCode.NoHealthyExecutor,

@@ -8,7 +8,14 @@
  * When no executor is usable, every executor is checked once more, back-off or not: back-off
  * exists to prefer healthy peers, and with none left it would only fail a job (and spend one
  * of its attempts) on an executor that may have come back a moment ago.
+ *
+ * An executor the network policy refuses is not "down": the refusal (DestinationRefusedError)
+ * fails the job, since no health check will ever reach it.
  */
+import { refusalIn, type NetGuard } from '../../net-guard/index.js';
+
+/** The network guard for requests to one executor (its origin decides: see guard.ts). */
+export type GuardFor = (base: string) => NetGuard;
 import { healthy } from './post.js';
 
 export interface ExecutorPoolOptions {
@@ -56,15 +63,15 @@ export class ExecutorPool {
   }
 
   /** A healthy executor of `bases`, leased until release(); undefined with the reasons when none is. */
-  async acquire(bases: readonly string[], exclude: ReadonlySet<string>, signal?: AbortSignal): Promise<Lease | { problems: string[] }> {
+  async acquire(bases: readonly string[], exclude: ReadonlySet<string>, guard: GuardFor, signal?: AbortSignal): Promise<Lease | { problems: string[] }> {
     const candidates = bases.filter((b) => !exclude.has(b));
     const now = this.now();
     const usable = candidates.filter((b) => this.state(b).retryAt <= now);
-    await this.checkStale(usable, signal);
+    await this.checkStale(usable, guard, signal);
     let healthy = usable.filter((b) => this.state(b).healthy);
     if (healthy.length === 0) {
       const waiting = candidates.filter((b) => !usable.includes(b));
-      await this.check(waiting, signal);
+      await this.check(waiting, guard, signal);
       healthy = waiting.filter((b) => this.state(b).healthy);
     }
     if (healthy.length === 0) return { problems: candidates.map((b) => `${b}: ${this.state(b).lastProblem || 'not checked'}`) };
@@ -102,31 +109,34 @@ export class ExecutorPool {
     return s;
   }
 
-  private async checkStale(bases: string[], signal?: AbortSignal): Promise<void> {
+  private async checkStale(bases: string[], guard: GuardFor, signal?: AbortSignal): Promise<void> {
     const now = this.now();
     await this.check(
       bases.filter((b) => {
         const s = this.state(b);
         return !s.healthy || now - s.checkedAt >= this.options.healthTtlMs;
       }),
+      guard,
       signal,
     );
   }
 
-  private async check(bases: string[], signal?: AbortSignal): Promise<void> {
-    await Promise.all(bases.map((b) => this.checkOne(b, signal)));
+  private async check(bases: string[], guard: GuardFor, signal?: AbortSignal): Promise<void> {
+    await Promise.all(bases.map((b) => this.checkOne(b, guard, signal)));
     signal?.throwIfAborted();
   }
 
-  private async checkOne(base: string, signal?: AbortSignal): Promise<void> {
+  private async checkOne(base: string, guard: GuardFor, signal?: AbortSignal): Promise<void> {
     const timeout = AbortSignal.timeout(this.options.healthTimeoutMs);
     const url = `${base}/health`;
     try {
-      const answer = await healthy(url, signal ? AbortSignal.any([signal, timeout]) : timeout);
+      const answer = await healthy(url, signal ? AbortSignal.any([signal, timeout]) : timeout, guard(base));
       if (answer.ok) return this.up(base);
       this.down(base, `GET /health answered ${answer.status}`);
     } catch (err) {
       if (signal?.aborted) return;
+      const refused = refusalIn(err);
+      if (refused) throw refused;
       const why = timeout.aborted ? `GET /health did not answer within ${this.options.healthTimeoutMs} ms` : `GET /health failed (${describeNetworkError(err)})`;
       this.down(base, why);
     }

@@ -85,7 +85,8 @@ function mapOpenError(err: unknown, hadPassword: boolean): PdfError {
   });
 }
 
-export async function openDocument(bytes: Uint8Array, password: string | undefined): Promise<PDFDocumentProxy> {
+/** `maxDecodedBytes`: the inflate limit; an image decoding to more (4 bytes a pixel) is skipped by pdf.js. */
+export async function openDocument(bytes: Uint8Array, password: string | undefined, maxDecodedBytes: number): Promise<PDFDocumentProxy> {
   const pdfjs = await loadPdfJs();
   const root = assets();
   const task = pdfjs.getDocument({
@@ -100,6 +101,7 @@ export async function openDocument(bytes: Uint8Array, password: string | undefin
     isOffscreenCanvasSupported: false,
     isImageDecoderSupported: false,
     stopAtErrors: false,
+    maxImageSize: Math.max(1, Math.floor(maxDecodedBytes / 4)),
     cMapUrl: join(root, 'cmaps') + '/',
     cMapPacked: true,
     standardFontDataUrl: join(root, 'standard_fonts') + '/',

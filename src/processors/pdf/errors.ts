@@ -12,9 +12,12 @@ export const PdfErrorCode = {
   PasswordRequired: 'PDF_PASSWORD_REQUIRED',
   PasswordIncorrect: 'PDF_PASSWORD_INCORRECT',
   TooLarge: 'PDF_TOO_LARGE',
+  TooLargeInflated: 'PDF_TOO_LARGE_INFLATED',
   TooManyPages: 'PDF_TOO_MANY_PAGES',
   NoPages: 'PDF_NO_PAGES',
   PageRange: 'PDF_PAGE_RANGE',
+  /** The job asked for more (maxBytes, maxPages, ...) than the deployment's cap (TROUPE_PDF_*_CAP, or the fetch caps for a URL). */
+  OverCap: 'PDF_OVER_CAP',
 } as const;
 export type PdfErrorCode = CodeOf<typeof PdfErrorCode>;
 

@@ -9,8 +9,9 @@ import { getLimited } from '../fetch/http-client.js';
 import { limitsFrom } from '../fetch/options.js';
 import { checkShape, openDocument, pageError, pdfDate } from './document.js';
 import { PdfError, PdfErrorCode } from './errors.js';
-import { parsePageRanges, pdfDefault, selectPages, validatePdf, type PdfInput, type PdfOptions } from './options.js';
-import { pageImages, pageText, type PdfImage } from './pages.js';
+import { checkInflatedSize, inflateLimit } from './inflate-limit.js';
+import { checkPdfCaps, INFLATE_FLOOR_BYTES, parsePageRanges, pdfDefault, selectPages, validatePdf, type PdfInput, type PdfOptions } from './options.js';
+import { fieldText, pageFields, pageImages, pageText, type PdfField, type PdfImage } from './pages.js';
 
 export interface PdfMetadata {
   title: string | null;
@@ -44,6 +45,8 @@ export interface PdfResult {
   text?: string;
   metadata?: PdfMetadata;
   imageCount?: number;
+  /** The document's filled-in form fields (AcroForm), in page order; only for documents that have a form. */
+  fields?: PdfField[];
 }
 
 async function documentBytes(input: PdfInput, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
@@ -92,16 +95,26 @@ async function metadataOf(doc: Awaited<ReturnType<typeof openDocument>>): Promis
 
 export const pdf: Processor<PdfInput, PdfResult> = {
   name: 'pdf',
-  description: 'PDF bytes, or { url | base64, pages?, password?, images?, maxBytes?, maxPages? }: text per page and whole, metadata, images',
+  description: 'PDF bytes, or { url | base64, pages?, password?, images?, maxBytes?, maxPages?, maxInflatedBytes?, maxInflateRatio? }: text per page and whole, metadata, images',
   validate: validatePdf,
   async run(input, ctx) {
     const options: PdfOptions = input instanceof Uint8Array ? {} : input;
+    // The operator's caps win over the job's data: refused before any download or parse.
+    checkPdfCaps(options);
     const maxBytes = options.maxBytes ?? pdfDefault('maxBytes');
     const maxPages = options.maxPages ?? pdfDefault('maxPages');
     const bytes = await documentBytes(input, maxBytes, ctx.signal);
     checkShape(bytes, maxBytes);
+    const images = options.images ?? 'none';
+    const inflate = inflateLimit(
+      bytes.byteLength,
+      options.maxInflatedBytes ?? pdfDefault('maxInflatedBytes'),
+      options.maxInflateRatio ?? pdfDefault('maxInflateRatio'),
+      INFLATE_FLOOR_BYTES,
+    );
+    await checkInflatedSize(bytes, inflate, images !== 'none', ctx.signal);
 
-    const doc = await openDocument(bytes, options.password);
+    const doc = await openDocument(bytes, options.password, inflate.bytes);
     try {
       if (doc.numPages === 0) {
         throw new PdfError(PdfErrorCode.NoPages, 'pdf: the document has 0 pages (its page tree is empty or unreadable); there is nothing to extract, check the file');
@@ -117,11 +130,13 @@ export const pdf: Processor<PdfInput, PdfResult> = {
           `pdf: ${selected.length} pages to extract, over maxPages (${maxPages}); select fewer with data.pages, or raise data.maxPages (or TROUPE_PDF_MAX_PAGES)`,
         );
       }
-      const images = options.images ?? 'none';
       const pages: PdfPage[] = [];
+      // Only a document with an AcroForm has fields: the others skip the per-page annotation read.
+      const hasForm = (await doc.getFieldObjects()) !== null;
+      const fields: PdfField[] = [];
       for (const [done, number] of selected.entries()) {
         ctx.signal.throwIfAborted();
-        pages.push(await extractPage(doc, number, options.perPage !== false || options.text !== false, options.dehyphenate !== false, images));
+        pages.push(await extractPage(doc, number, options.perPage !== false || options.text !== false, options.dehyphenate !== false, images, hasForm ? fields : undefined));
         ctx.progress({ page: number, done: done + 1, total: selected.length });
       }
       const result: PdfResult = { pageCount: doc.numPages, pages };
@@ -129,6 +144,7 @@ export const pdf: Processor<PdfInput, PdfResult> = {
       if (options.perPage === false) for (const p of pages) delete p.text;
       if (options.metadata !== false) result.metadata = await metadataOf(doc);
       if (images !== 'none') result.imageCount = pages.reduce((n, p) => n + (p.images?.length ?? 0), 0);
+      if (hasForm) result.fields = fields;
       return result;
     } finally {
       await doc.destroy();
@@ -142,12 +158,20 @@ async function extractPage(
   wantText: boolean,
   joinHyphenated: boolean,
   images: 'none' | 'info' | 'bytes',
+  fields: PdfField[] | undefined,
 ): Promise<PdfPage> {
   try {
     const page = await doc.getPage(number);
     const [x0, y0, x1, y1] = page.view as [number, number, number, number];
     const out: PdfPage = { number, width: Math.round((x1 - x0) * 100) / 100, height: Math.round((y1 - y0) * 100) / 100, rotation: page.rotate };
-    if (wantText) out.text = await pageText(page, joinHyphenated);
+    const filled = fields ? await pageFields(page, number) : [];
+    fields?.push(...filled);
+    if (wantText) {
+      // Field values are not in the page's content stream: they follow its text, one per line.
+      const values = fieldText(filled);
+      const text = await pageText(page, joinHyphenated);
+      out.text = values === '' ? text : text === '' ? values : `${text}\n${values}`;
+    }
     if (images !== 'none') out.images = await pageImages(page, images === 'bytes');
     page.cleanup();
     return out;

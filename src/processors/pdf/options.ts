@@ -4,22 +4,48 @@
  * per-deployment overrides from the environment, and one validator.
  */
 import { checkHttpUrl } from '../fetch/http-client.js';
-import { asObject, checkLimits, checkWhole, describe } from '../fetch/options.js';
+import { asObject, checkLimits, checkWhole, deploymentCap, describe, FETCH_CAP_ENV } from '../fetch/options.js';
+import { PdfError, PdfErrorCode } from './errors.js';
 
 export const PDF_DEFAULTS = Object.freeze({
   maxBytes: 50 * 1024 * 1024,
   maxPages: 2000,
+  /** What the document's compressed streams may inflate to, all together (inflate-limit.ts). */
+  maxInflatedBytes: 256 * 1024 * 1024,
+  /** ... and at most this many times the document's own size, though never less than INFLATE_FLOOR_BYTES. */
+  maxInflateRatio: 200,
 });
 
 export const PDF_CAPS = Object.freeze({
   maxBytes: 1024 * 1024 * 1024,
   maxPages: 100_000,
+  maxInflatedBytes: 16 * 1024 * 1024 * 1024,
+  maxInflateRatio: 1_000_000,
 });
+
+/** A document may always inflate this far, however small it is (a 20 KB form with one 5 MB image is normal). */
+export const INFLATE_FLOOR_BYTES = 64 * 1024 * 1024;
 
 export const PDF_ENV = Object.freeze({
   maxBytes: 'TROUPE_PDF_MAX_BYTES',
   maxPages: 'TROUPE_PDF_MAX_PAGES',
+  maxInflatedBytes: 'TROUPE_PDF_MAX_INFLATED_BYTES',
+  maxInflateRatio: 'TROUPE_PDF_MAX_INFLATE_RATIO',
 });
+
+/**
+ * Environment variables that cap what a pdf job may ask for, for a whole deployment: a job whose
+ * data asks for more fails (PDF_OVER_CAP) before anything is downloaded or parsed, and a default
+ * above its cap is lowered to it. Unset, the cap is PDF_CAPS.
+ */
+export const PDF_CAP_ENV = Object.freeze({
+  maxBytes: 'TROUPE_PDF_MAX_BYTES_CAP',
+  maxPages: 'TROUPE_PDF_MAX_PAGES_CAP',
+  maxInflatedBytes: 'TROUPE_PDF_MAX_INFLATED_BYTES_CAP',
+  maxInflateRatio: 'TROUPE_PDF_MAX_INFLATE_RATIO_CAP',
+});
+
+type Key = keyof typeof PDF_DEFAULTS;
 
 export const IMAGE_MODES = ['none', 'info', 'bytes'] as const;
 export type ImageMode = (typeof IMAGE_MODES)[number];
@@ -42,6 +68,10 @@ export interface PdfOptions {
   maxBytes?: number;
   /** Most pages extracted (after `pages` selects them). */
   maxPages?: number;
+  /** Most bytes the document's compressed streams may inflate to, all together. */
+  maxInflatedBytes?: number;
+  /** Most times its own size the document may inflate to (never less than 64 MiB). */
+  maxInflateRatio?: number;
   /** For `url`: the time limit of the download and its redirects. */
   timeoutMs?: number;
   maxRedirects?: number;
@@ -80,7 +110,12 @@ export function validatePdf(input: unknown): string | undefined {
     const parsed = parsePageRanges(data.pages);
     if (typeof parsed === 'string') return parsed;
   }
-  return checkWhole('pdf', data, 'maxBytes', 0, PDF_CAPS.maxBytes) ?? checkWhole('pdf', data, 'maxPages', 1, PDF_CAPS.maxPages);
+  return (
+    checkWhole('pdf', data, 'maxBytes', 0, PDF_CAPS.maxBytes) ??
+    checkWhole('pdf', data, 'maxPages', 1, PDF_CAPS.maxPages) ??
+    checkWhole('pdf', data, 'maxInflatedBytes', 1, PDF_CAPS.maxInflatedBytes) ??
+    checkWhole('pdf', data, 'maxInflateRatio', 1, PDF_CAPS.maxInflateRatio)
+  );
 }
 
 export interface PageRange {
@@ -116,14 +151,51 @@ export function selectPages(ranges: PageRange[] | undefined, pageCount: number):
   return { pages: [...pages].sort((a, b) => a - b), pastEnd };
 }
 
-export function pdfDefault(key: keyof typeof PDF_DEFAULTS, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[PDF_ENV[key]];
-  if (raw === undefined || raw.trim() === '') return PDF_DEFAULTS[key];
+function fromEnv(key: Key, name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  const min = key === 'maxPages' ? 1 : 0;
+  const min = key === 'maxBytes' ? 0 : 1;
   if (!Number.isInteger(value) || value < min || value > PDF_CAPS[key]) {
     // Not unrecoverable: the job succeeds once the deployment's environment is fixed.
-    throw new RangeError(`${PDF_ENV[key]}=${JSON.stringify(raw)} must be a whole number from ${min} to ${PDF_CAPS[key]}; fix the environment of the supervisor`);
+    throw new RangeError(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${PDF_CAPS[key]}; fix the environment of the supervisor`);
   }
   return value;
+}
+
+/** The most a job may ask for: TROUPE_PDF_*_CAP when set and valid, else PDF_CAPS. */
+export function pdfCap(key: Key, env: NodeJS.ProcessEnv = process.env): number {
+  return fromEnv(key, PDF_CAP_ENV[key], PDF_CAPS[key], env);
+}
+
+/** The deployment's default: TROUPE_PDF_* when set and valid, else PDF_DEFAULTS; never above the deployment's cap. */
+export function pdfDefault(key: Key, env: NodeJS.ProcessEnv = process.env): number {
+  return Math.min(fromEnv(key, PDF_ENV[key], PDF_DEFAULTS[key], env), pdfCap(key, env));
+}
+
+/**
+ * Refuses a job that asks for more than the deployment allows: its pdf limits against
+ * TROUPE_PDF_*_CAP, and for a URL its timeoutMs and maxRedirects against the fetch caps (the
+ * download is a fetch). Checked when the job runs, not in validate(), so a bad cap variable is
+ * the deployment's fault (retryable), not the job's.
+ */
+export function checkPdfCaps(options: PdfOptions & { url?: string }, env: NodeJS.ProcessEnv = process.env): void {
+  const over = (key: string, asked: number, cap: number, variable: string) =>
+    new PdfError(
+      PdfErrorCode.OverCap,
+      `pdf: data.${key} ${asked} is over this deployment's cap of ${cap} (${variable}); ask for at most ${cap}, or have the operator raise the cap`,
+    );
+  for (const key of Object.keys(PDF_CAP_ENV) as Key[]) {
+    const asked = options[key];
+    if (typeof asked !== 'number') continue;
+    const cap = pdfCap(key, env);
+    if (asked > cap) throw over(key, asked, cap, PDF_CAP_ENV[key]);
+  }
+  if (options.url === undefined) return; // timeoutMs and maxRedirects mean nothing without a download
+  for (const key of ['timeoutMs', 'maxRedirects'] as const) {
+    const asked = options[key];
+    if (typeof asked !== 'number') continue;
+    const cap = deploymentCap(key, env);
+    if (asked > cap) throw over(key, asked, cap, FETCH_CAP_ENV[key]);
+  }
 }

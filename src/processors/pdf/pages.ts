@@ -2,13 +2,32 @@
  * One page's text and images. Text comes from pdf.js's text content in content-stream order:
  * pdf.js already inserts a space where the gap between two runs is wide and marks line ends
  * (hasEOL), so a page's text is its runs joined, one line per hasEOL, trailing blanks dropped.
+ * Each line is then put in logical order and normalised (text-order.ts: right-to-left scripts,
+ * presentation forms, ligatures, accents).
  */
 import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api.js';
 import { loadPdfJs } from './document.js';
+import { logicalLine, normaliseText, type Run } from './text-order.js';
 
 interface TextRun {
   str: string;
+  dir?: string;
   hasEOL: boolean;
+  transform?: number[];
+  width?: number;
+  height?: number;
+}
+
+function runOf(item: TextRun, str: string): Run {
+  const run: Run = { str };
+  if (item.dir !== undefined) run.dir = item.dir;
+  const t = item.transform;
+  if (t && t.length >= 6) {
+    run.x = t[4]!;
+    run.size = Math.hypot(t[0]!, t[1]!) || (item.height ?? 0);
+    if (item.width !== undefined) run.width = item.width;
+  }
+  return run;
 }
 
 function isRun(item: unknown): item is TextRun {
@@ -25,13 +44,25 @@ export function dehyphenate(text: string): string {
 }
 
 export function joinRuns(items: readonly unknown[]): string {
-  let text = '';
+  const lines: string[] = [];
+  let line: Run[] = [];
+  const endLine = () => {
+    lines.push(normaliseText(logicalLine(line)));
+    line = [];
+  };
   for (const item of items) {
     if (!isRun(item)) continue;
-    text += item.str;
-    if (item.hasEOL) text += '\n';
+    // A run may hold line breaks of its own; each piece is a run of its line.
+    const pieces = item.str.split('\n');
+    pieces.forEach((piece, i) => {
+      if (i > 0) endLine();
+      line.push(runOf(item, piece));
+    });
+    if (item.hasEOL) endLine();
   }
-  return text
+  endLine();
+  return lines
+    .join('\n')
     .split('\n')
     .map((line) => line.trimEnd())
     .join('\n')
@@ -108,4 +139,72 @@ export async function pageImages(page: PDFPageProxy, withBytes: boolean): Promis
     if (image) images.push(image);
   }
   return images;
+}
+
+export interface PdfField {
+  /** The field's full name (parent names joined with dots). */
+  name: string;
+  type: 'text' | 'checkbox' | 'radio' | 'choice' | 'button' | 'signature';
+  /** Text and single choices: the text; multiple choices: each; check boxes and radio buttons: the on state's name, or null when off. */
+  value: string | string[] | null;
+  page: number;
+}
+
+interface WidgetAnnotation {
+  subtype?: string;
+  fieldName?: string;
+  fieldType?: string;
+  fieldValue?: unknown;
+  checkBox?: boolean;
+  radioButton?: boolean;
+  buttonValue?: unknown;
+  exportValue?: unknown;
+}
+
+function fieldType(a: WidgetAnnotation): PdfField['type'] {
+  if (a.fieldType === 'Tx') return 'text';
+  if (a.fieldType === 'Ch') return 'choice';
+  if (a.fieldType === 'Sig') return 'signature';
+  return a.checkBox ? 'checkbox' : a.radioButton ? 'radio' : 'button';
+}
+
+/** The filled-in values of the page's form fields (AcroForm widgets), each field once. */
+export async function pageFields(page: PDFPageProxy, number: number): Promise<PdfField[]> {
+  const annotations = (await page.getAnnotations({ intent: 'display' })) as WidgetAnnotation[];
+  const fields: PdfField[] = [];
+  const seen = new Set<string>();
+  for (const a of annotations) {
+    if (a.subtype !== 'Widget' || typeof a.fieldName !== 'string') continue;
+    const type = fieldType(a);
+    let value: PdfField['value'];
+    if (type === 'checkbox' || type === 'radio') {
+      // The widget is on when the field's value is its own on state.
+      const on = typeof a.exportValue === 'string' ? a.exportValue : typeof a.buttonValue === 'string' ? a.buttonValue : undefined;
+      const v = typeof a.fieldValue === 'string' ? a.fieldValue : null;
+      if (type === 'radio' && seen.has(a.fieldName) && v !== (a.buttonValue ?? on)) continue;
+      value = v !== null && v !== 'Off' && (on === undefined || v === on || type === 'radio') ? v : null;
+    } else if (Array.isArray(a.fieldValue)) {
+      const chosen = a.fieldValue.filter((x): x is string => typeof x === 'string');
+      value = chosen.length === 0 ? null : chosen.length === 1 ? chosen[0]! : chosen;
+    } else {
+      value = typeof a.fieldValue === 'string' && a.fieldValue !== '' ? a.fieldValue : null;
+    }
+    if (seen.has(a.fieldName)) {
+      const earlier = fields.findIndex((f) => f.name === a.fieldName);
+      if (earlier !== -1 && fields[earlier]!.value === null && value !== null) fields[earlier] = { name: a.fieldName, type, value, page: number };
+      continue;
+    }
+    seen.add(a.fieldName);
+    fields.push({ name: a.fieldName, type, value, page: number });
+  }
+  return fields;
+}
+
+/** The text a page's filled fields add to its text: text and choice values, one per line. */
+export function fieldText(fields: readonly PdfField[]): string {
+  return fields
+    .filter((f) => f.type === 'text' || f.type === 'choice')
+    .flatMap((f) => (Array.isArray(f.value) ? f.value : f.value === null ? [] : [f.value]))
+    .map((v) => normaliseText(v.replace(/\r\n?/g, '\n')))
+    .join('\n');
 }

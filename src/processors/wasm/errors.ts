@@ -8,6 +8,8 @@ import { CodedError, type CodeOf } from '../../errors.js';
 export const WasmErrorCode = {
   /** The module file is missing or unreadable. */
   ModuleNotFound: 'WASM_MODULE_NOT_FOUND',
+  /** A job named a module outside the directories it may name modules in (module-dirs.ts). */
+  ModuleRefused: 'WASM_MODULE_REFUSED',
   /** Not a valid module, or it does not follow the ABI (imports, exports, memory). */
   ModuleInvalid: 'WASM_MODULE_INVALID',
   /** The module trapped (unreachable, out-of-bounds access, stack overflow, ...). */
@@ -27,6 +29,7 @@ export type WasmErrorCode = CodeOf<typeof WasmErrorCode>;
 
 const NAMES: Record<WasmErrorCode, string> = {
   WASM_MODULE_NOT_FOUND: 'WasmModuleNotFoundError',
+  WASM_MODULE_REFUSED: 'WasmModuleRefusedError',
   WASM_MODULE_INVALID: 'WasmModuleError',
   WASM_TRAP: 'WasmTrapError',
   WASM_ABORTED: 'WasmAbortError',

@@ -7,6 +7,7 @@ import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INVALID_INPUT_CODE, type Processor } from '../contract.js';
 import { runModule, MAX_PAGES, PAGE_BYTES, type InputFormat } from './host.js';
+import { allowedJobModule } from './module-dirs.js';
 import { loadModule } from './modules.js';
 
 export interface WasmProcessorOptions {
@@ -124,7 +125,9 @@ function build(s: Settings, timeoutMs: number, description: string): Processor<W
       // The thread validated already; a direct call (a test, another processor) gets the same message.
       if (typeof parsed === 'string') throw Object.assign(new TypeError(parsed), { code: INVALID_INPUT_CODE, unrecoverable: true });
       const fromJob = parsed.module !== undefined;
-      const compiled = await loadModule(parsed.module ?? s.path, fromJob ? 'job' : 'processor', fromJob ? '' : s.missingHint);
+      // A job's own module: only from the configured directories, and the file loaded is the resolved one.
+      const path = fromJob ? allowedJobModule(parsed.module!, BUILTIN_EXTRACTOR_PATH) : s.path;
+      const compiled = await loadModule(path, fromJob ? 'job' : 'processor', fromJob ? '' : s.missingHint);
       ctx.signal.throwIfAborted();
       const capMb = parsed.maxMemoryMb ?? s.maxMemoryMb;
       return runModule(compiled, parsed.content, parsed.format, {

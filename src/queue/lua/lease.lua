@@ -10,10 +10,59 @@
     timeoutMs, enqueuedAt, priority, backoff, metadata, runAt (due time; 0 = not delayed)
   Highest priority first, FIFO within a priority. Each lease counts an attempt; the token is a
   per-queue counter, so a later lease of the same job always carries a larger token.
+  ARGV[7] (optional) call id, KEYS[12] the owner's last-lease key: a call whose reply was lost
+  and that arrives again with the same id (resent after a reconnect, or retried by the client)
+  gets the jobs of the first run again, with their leases renewed, instead of leasing more and
+  stranding the first batch until its leases expire.
 ]]
 --@include queue
 local now, owner, max, leaseMs = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local promoteLimit = tonumber(ARGV[6])
+local callId, K_LAST_LEASE = ARGV[7], KEYS[12]
+local FIELDS = { 'processor', 'data', 'dataType', 'attempts', 'maxAttempts', 'timeoutMs',
+  'enqueuedAt', 'priority', 'backoff', 'metadata', 'runAt' }
+
+local function emit(out, id, token, attempt, f)
+  out[#out + 1] = id
+  out[#out + 1] = token
+  out[#out + 1] = f[1] or ''
+  out[#out + 1] = f[2] or ''
+  out[#out + 1] = f[3] or 'json'
+  out[#out + 1] = attempt
+  out[#out + 1] = f[5] or '1'
+  out[#out + 1] = f[6] or '0'
+  out[#out + 1] = f[7] or '0'
+  out[#out + 1] = f[8] or 'normal'
+  out[#out + 1] = f[9] or ''
+  out[#out + 1] = f[10] or ''
+  out[#out + 1] = f[11] or '0'
+end
+
+-- The same call again: hand back what it leased, where this owner still holds it.
+if callId and K_LAST_LEASE then
+  local last = redis.call('GET', K_LAST_LEASE)
+  if last then
+    local parts = {}
+    for part in string.gmatch(last, '[^ ]+') do parts[#parts + 1] = part end
+    if parts[1] == callId then
+      local out = { 1, -1 }
+      local renewed = {}
+      for i = 2, #parts - 1, 2 do
+        local id, token = parts[i], parts[i + 1]
+        local key = jobKey(id)
+        local held = redis.call('HMGET', key, 'token', 'owner', 'state')
+        if held[1] == token and held[2] == owner and held[3] == 'active' then
+          local f = redis.call('HMGET', key, unpack(FIELDS))
+          emit(out, id, token, tonumber(f[4]) or 1, f)
+          renewed[#renewed + 1] = now + leaseMs
+          renewed[#renewed + 1] = id
+        end
+      end
+      if #renewed > 0 then variadic('ZADD', K_ACTIVE, renewed, 'XX') end
+      return out
+    end
+  end
+end
 
 local function nextDueAt()
   local first = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
@@ -25,6 +74,11 @@ local pause = redis.call('HMGET', K_META, 'paused', 'resourcePausedUntil')
 if pause[1] == '1' then return { 0, nextDueAt() } end
 local resourcePausedUntil = tonumber(pause[2]) or 0
 if resourcePausedUntil > now then return { 2, resourcePausedUntil } end
+
+-- The first write is one Redis refuses when full (maxmemory with noeviction): a script's later
+-- writes are let through once it has written, and LPOP alone is never refused, so without this a
+-- full Redis would hand out jobs whose outcomes it then cannot store.
+redis.call('HSET', K_META, 'lastLeaseAt', now)
 
 -- One look at the earliest delayed job decides whether anything is due (the common answer is no).
 local earliest = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
@@ -58,34 +112,29 @@ if #ids > 0 then
   local firstToken = redis.call('HINCRBY', K_META, 'tokens', #ids) - #ids
   local deadline = now + leaseMs
   local activeArgs = {}
+  local record = (callId and K_LAST_LEASE) and { callId } or nil
   for i, id in ipairs(ids) do
     local key = jobKey(id)
-    local f = redis.call('HMGET', key, 'processor', 'data', 'dataType', 'attempts', 'maxAttempts',
-      'timeoutMs', 'enqueuedAt', 'priority', 'backoff', 'metadata', 'runAt')
-    -- A list entry whose hash is gone (cleared mid-flight) has nothing to run.
-    if f[1] then
+    local f = redis.call('HMGET', key, unpack(FIELDS))
+    -- A list entry whose hash is gone (cleared mid-flight) has nothing to run. A hash without
+    -- its processor is still leased: the supervisor fails it as corrupt rather than leaving it
+    -- in no list at all.
+    if f[1] or redis.call('EXISTS', key) == 1 then
       local token = tostring(firstToken + i)
       local attempt = (tonumber(f[4]) or 0) + 1
       redis.call('HSET', key, 'state', 'active', 'token', token, 'owner', owner, 'startedAt', now,
         'attempts', attempt)
       activeArgs[#activeArgs + 1] = deadline
       activeArgs[#activeArgs + 1] = id
-      out[#out + 1] = id
-      out[#out + 1] = token
-      out[#out + 1] = f[1]
-      out[#out + 1] = f[2] or ''
-      out[#out + 1] = f[3] or 'json'
-      out[#out + 1] = attempt
-      out[#out + 1] = f[5] or '1'
-      out[#out + 1] = f[6] or '0'
-      out[#out + 1] = f[7] or '0'
-      out[#out + 1] = f[8] or 'normal'
-      out[#out + 1] = f[9] or ''
-      out[#out + 1] = f[10] or ''
-      out[#out + 1] = f[11] or '0'
+      emit(out, id, token, attempt, f)
+      if record then
+        record[#record + 1] = id
+        record[#record + 1] = token
+      end
     end
   end
   if #activeArgs > 0 then variadic('ZADD', K_ACTIVE, activeArgs) end
+  if record and #record > 1 then redis.call('SET', K_LAST_LEASE, table.concat(record, ' '), 'PX', leaseMs) end
 end
 -- A full batch may have left work behind: pass the wake on so another idle consumer takes it.
 -- Its caller goes straight back for more, so it needs no due time; an idle one does.

@@ -3,7 +3,8 @@
   KEYS: the queue key list (see include/queue.lua)
   ARGV[1] prefix   ARGV[2] now (ms)
   then groups of 3: id, token, refund ('1' = the lease does not count as an attempt)
-  Returns the ids whose lease was lost (nothing changed for them).
+  Returns the ids whose lease was lost (nothing changed for them); a release this same lease
+  already wrote (the call sent again after a lost reply) is not lost.
 ]]
 --@include queue
 local lost, released = {}, {}
@@ -11,13 +12,13 @@ local lost, released = {}, {}
 for i = #ARGV - 2, 3, -3 do
   local id, token, refund = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local key = jobKey(id)
-  local f = redis.call('HMGET', key, 'token', 'attempts', 'priority')
+  local f = redis.call('HMGET', key, 'token', 'attempts', 'priority', 'ended')
   if f[1] ~= token then
-    lost[#lost + 1] = id
+    if endedAs(f[4], token) ~= 'released' then lost[#lost + 1] = id end
   else
     local attempts = tonumber(f[2]) or 1
     if refund == '1' and attempts > 0 then attempts = attempts - 1 end
-    redis.call('HSET', key, 'state', 'pending', 'runAt', tonumber(ARGV[2]), 'attempts', attempts, 'token', '0')
+    redis.call('HSET', key, 'state', 'pending', 'runAt', tonumber(ARGV[2]), 'attempts', attempts, 'token', '0', 'ended', token .. ':released')
     redis.call('LPUSH', pendingKey(f[3]), id)
     released[#released + 1] = id
   end

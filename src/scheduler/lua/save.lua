@@ -4,7 +4,10 @@
   ARGV[5] mode   'create'  only when absent
                  'replace' create, or overwrite what is there
                  'sync'    create, or overwrite a definition that came from a config file
-                 'ensure'  only when absent (the built-in maintenance schedule)
+                 'ensure'  create, or overwrite a definition that is still the built-in one
+                           (source builtin, e.g. as an older version wrote it); never one
+                           people set (the built-in maintenance schedule: every supervisor
+                           declares the same definition, so they do not fight over it)
   Returns { status, source of what is stored }:
     'created' | 'updated' | 'unchanged' (same definition) | 'exists' (create met a different one) |
     'kept' (sync or ensure left a definition that people manage at run time)
@@ -28,7 +31,7 @@ if f[1] == ARGV[2] then
   return { 'unchanged', f[2] }
 end
 if mode == 'create' then return { 'exists', f[2] } end
-if mode == 'ensure' or (mode == 'sync' and f[2] ~= 'config') then return { 'kept', f[2] } end
+if (mode == 'ensure' and f[2] ~= 'builtin') or (mode == 'sync' and f[2] ~= 'config') then return { 'kept', f[2] } end
 redis.call('HSET', key, 'def', ARGV[2], 'source', ARGV[3], 'updatedAt', now, 'activeSince', now)
 redis.call('HINCRBY', key, 'rev', 1)
 redis.call('INCR', KEYS[2])

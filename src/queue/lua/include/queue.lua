@@ -12,6 +12,14 @@ local PRIORITY_INDEX = { critical = 1, high = 2, normal = 3, low = 4 }
 local MAX_ERROR_HISTORY = 10
 
 local function jobKey(id) return PREFIX .. 'job:' .. id end
+
+-- Writing an outcome for a lease also records `ended` = token:kind. When the reply to that write
+-- is lost and the same call arrives again (the client resent it after reconnecting), the token
+-- no longer matches, and this tells "already written by this very lease" from "lease lost".
+local function endedAs(ended, token)
+  if ended and #ended > #token and ended:sub(1, #token + 1) == token .. ':' then return ended:sub(#token + 2) end
+  return nil
+end
 local function dedupeKey(key) return PREFIX .. 'dedupe:' .. key end
 local function pendingKey(priority) return KEYS[PRIORITY_INDEX[priority] or 3] end
 
