@@ -1,7 +1,9 @@
 /**
  * Tiny jobs end to end: a queue pre-filled with no-op jobs, drained by each system's consumer in
- * a process of its own (Troupe's supervisor with 2 threads; BullMQ inline and sandboxed on worker
- * threads; bee-queue). Throughput, CPU, RSS and Redis commands per job, side by side in one run.
+ * a process of its own (Troupe's supervisor with 2 threads; the limit, the bare mechanism Troupe
+ * is built on; BullMQ inline and sandboxed on worker threads; bee-queue). Throughput, CPU, RSS and
+ * Redis commands per job, side by side in one run. Then Troupe against the limit alone, in
+ * alternating rounds of a larger drain: how close Troupe comes to what its mechanism allows.
  */
 import os from 'node:os';
 import { Redis } from 'ioredis';
@@ -20,15 +22,22 @@ import type { Table } from './lib/table.js';
 /** 30k: BullMQ's sandbox drains ~3-4k jobs/s here, and the whole bench must stay near 5 minutes. */
 const FULL = { jobs: 30_000, rounds: 5, auditJobs: 2_000 };
 const QUICK = { jobs: 5_000, rounds: 1, auditJobs: 500 };
+/** Troupe against the limit: the issue's drain of 100k pre-filled tiny jobs, A/B alternated. */
+const LIMIT_FULL = { jobs: 100_000, rounds: 5 };
+const LIMIT_QUICK = { jobs: 10_000, rounds: 1 };
 
 const TROUPE: SystemUnderTest = { id: 'troupe', label: 'Troupe, 2 threads', short: 'Troupe', kind: 'troupe', concurrency: 2 };
+/** The bare mechanism (bench/lib/e2e-limit.ts): Lua lease/complete per batch of 128, one Piscina task per batch. */
+const LIMIT: SystemUnderTest = { id: 'limit', label: 'limit: bare Lua + Piscina, 2 threads', short: 'limit', kind: 'limit', concurrency: 2 };
 const BULL_INLINE: SystemUnderTest = { id: 'bullmq-inline', label: 'BullMQ inline, conc 100', short: 'BullMQ inline', kind: 'bullmq-inline', concurrency: 100 };
 const BULL_SANDBOX_2: SystemUnderTest = { id: 'bullmq-sandboxed-2', label: 'BullMQ sandboxed, 2 threads', short: 'BullMQ sbx 2', kind: 'bullmq-sandboxed', concurrency: 2 };
 const BULL_SANDBOX_8: SystemUnderTest = { id: 'bullmq-sandboxed-8', label: 'BullMQ sandboxed, 8 threads', short: 'BullMQ sbx 8', kind: 'bullmq-sandboxed', concurrency: 8 };
 const BEE: SystemUnderTest = { id: 'bee-queue', label: 'bee-queue, conc 100', short: 'bee-queue', kind: 'bee-queue', concurrency: 100 };
-const SYSTEMS = [TROUPE, BULL_INLINE, BULL_SANDBOX_2, BULL_SANDBOX_8, BEE] as const;
+const SYSTEMS = [TROUPE, LIMIT, BULL_INLINE, BULL_SANDBOX_2, BULL_SANDBOX_8, BEE] as const;
+/** The limit section's pair; rotate() swaps who goes first every round (A/B, B/A, ...). */
+const LIMIT_PAIR = [TROUPE, LIMIT] as const;
 
-const GOALS = { sandboxed: 5, inline: 2, bee: 1.5, clientCommandsPerJob: 1 };
+const GOALS = { sandboxed: 5, inline: 2, bee: 1.5, clientCommandsPerJob: 1, limit: 0.6, supervisorUsPerJob: 10, redisUsPerJob: 12 };
 
 type Round = Map<string, PhaseResult<CommandStats>>;
 
@@ -39,6 +48,8 @@ interface Measured {
   audit: Map<string, MonitorTally>;
   jobs: number;
   auditJobs: number;
+  /** Troupe against the limit alone, at LIMIT_FULL / LIMIT_QUICK's size. */
+  limit: { rounds: Round[]; jobs: number };
 }
 
 function rates(m: Measured, id: string): number[] {
@@ -57,6 +68,57 @@ function med(m: Measured, id: string, pick: (p: PhaseResult<CommandStats>) => nu
 /** BullMQ's better sandboxed configuration in this run (concurrency 8 usually helps it on 2 cores). */
 function bestSandbox(m: Measured): SystemUnderTest {
   return median(rates(m, BULL_SANDBOX_8.id)) > median(rates(m, BULL_SANDBOX_2.id)) ? BULL_SANDBOX_8 : BULL_SANDBOX_2;
+}
+
+const usPerJob = (seconds: number, jobs: number) => (seconds / jobs) * 1e6;
+
+/** One figure per job in the limit section, for either system. */
+const LIMIT_FIGURES = {
+  mainCpu: (p: PhaseResult<CommandStats>, jobs: number) => usPerJob(p.mainThreadCpuSeconds, jobs),
+  restCpu: (p: PhaseResult<CommandStats>, jobs: number) => usPerJob(p.consumerCpuSeconds - p.mainThreadCpuSeconds, jobs),
+  redisCpu: (p: PhaseResult<CommandStats>, jobs: number) => usPerJob(p.redisCpuSeconds, jobs),
+  scriptTime: (p: PhaseResult<CommandStats>, jobs: number) => perJob(p.counts, jobs).scriptUsec,
+  scriptCalls: (p: PhaseResult<CommandStats>, jobs: number) => perJob(p.counts, jobs).scriptCalls,
+  commands: (p: PhaseResult<CommandStats>, jobs: number) => perJob(p.counts, jobs).total,
+};
+type LimitFigure = (p: PhaseResult<CommandStats>, jobs: number) => number;
+
+function limitMedian(m: Measured, id: string, figure: LimitFigure): number {
+  return median(m.limit.rounds.map((r) => figure(r.get(id)!, m.limit.jobs)));
+}
+
+/** Troupe's figure over the limit's, paired within each round, median over rounds. */
+function limitRatio(m: Measured, figure: LimitFigure): number {
+  return median(m.limit.rounds.map((r) => figure(r.get(TROUPE.id)!, m.limit.jobs) / figure(r.get(LIMIT.id)!, m.limit.jobs)));
+}
+
+/** Troupe's drain rate over the limit's, per round (the limit section's headline). */
+function limitRateRatios(m: Measured): number[] {
+  return m.limit.rounds.map((r) => r.get(LIMIT.id)!.drainSeconds / r.get(TROUPE.id)!.drainSeconds);
+}
+
+function limitRates(m: Measured, id: string): number[] {
+  return m.limit.rounds.map((r) => m.limit.jobs / r.get(id)!.drainSeconds);
+}
+
+function limitTable(m: Measured): Table {
+  const figures = [LIMIT_FIGURES.mainCpu, LIMIT_FIGURES.restCpu, LIMIT_FIGURES.redisCpu, LIMIT_FIGURES.scriptTime, LIMIT_FIGURES.scriptCalls, LIMIT_FIGURES.commands];
+  const row = (s: SystemUnderTest) => [s.label, fmtRate(limitRates(m, s.id)), ...figures.map((f) => fmtPerJob(limitMedian(m, s.id, f)))];
+  const perRound = limitRateRatios(m).map((r) => r.toFixed(2));
+  return {
+    title: `Troupe at the mechanism's limit: drain of ${fmtInt(m.limit.jobs)} pre-filled no-op jobs, 2 threads`,
+    headers: ['', 'drain jobs/s', 'main thread CPU µs/job', 'rest of consumer CPU µs/job', 'Redis CPU µs/job', 'Redis script time µs/job', 'script calls/job', 'commands/job'],
+    rows: [row(TROUPE), row(LIMIT), ['Troupe ÷ limit', fmtRatio(median(limitRateRatios(m))), ...figures.map((f) => fmtRatio(limitRatio(m, f)))]],
+    notes: [
+      'limit: the mechanism Troupe is built on and nothing around it (bench/lib/e2e-limit.ts): 2 lanes, each a loop of lease 128 (one Lua script: LPOP, a fencing token per job, ZADD to the active set) → one Piscina task running the 128 jobs on one of 2 threads → complete 128 (one Lua script: token check, DEL, ZREM); jobs are JSON-decoded in the thread and run by the peers\' no-op processor',
+      'it has no priorities, delays, retries, timeouts, renewals, reclaiming, events, metrics or retention; the gap to it is what the runtime costs on this path',
+      `each phase as in the table above (own process, FLUSHALL, ${WARM_JOBS} warm-up jobs, paused, then filled); the two alternate, who goes first swapping every round; drain timed from resume to the last job finished in Redis`,
+      `Troupe ÷ limit: drain rate, then each per-job figure, Troupe's over the limit's within each round, median over rounds; drain per round: ${perRound.join(', ')}`,
+      'main thread: the consumer process\'s main thread (Troupe: the supervisor, its event loop and what GC runs there) from /proc/<pid>/task/<pid>/schedstat; rest: all its other threads (the 2 job threads, libuv, V8 helpers) from /proc/<pid>/stat',
+      'Redis CPU: INFO cpu used_cpu_user + used_cpu_sys over the drain; script time, script calls, commands: INFO commandstats over the drain (script time includes the commands a script runs)',
+      spreadNote(m.limit.rounds.length),
+    ],
+  };
 }
 
 function auditPerJob(m: Measured, id: string): { client: number; inScript: number } {
@@ -85,9 +147,9 @@ function throughputTable(m: Measured): Table {
     ]),
     notes: [
       'drain: from resuming the warm, paused consumer to its report that the last job finished in Redis; each consumer runs in its own process (compiled, no TypeScript loader), started before the fill',
-      `each phase: FLUSHALL, ${WARM_JOBS} warm-up jobs run and the consumer paused (Troupe: queue pause; BullMQ: worker.pause(); bee-queue: worker closed and a fresh one connected), then the measured jobs enqueued in batches of ${ENQUEUE_BATCH} (enqueueMany / addBulk / saveAll, one client, sequential awaits)`,
-      'retention: completed jobs removed at once by every system (Troupe keepCompleted { count: 0 }, BullMQ removeOnComplete: true, bee-queue removeOnSuccess: true); other options are the libraries\' defaults (Troupe: no scheduler, no HTTP endpoint; bee-queue worker getEvents: false)',
-      'Troupe / it: Troupe\'s drain rate over that system\'s, paired within each round (the systems ran back to back, in an order rotated every round), median over rounds',
+      `each phase: FLUSHALL, ${WARM_JOBS} warm-up jobs run and the consumer paused (Troupe: queue pause; BullMQ: worker.pause(); bee-queue: worker closed and a fresh one connected), then the measured jobs enqueued in batches of ${ENQUEUE_BATCH} (enqueueMany / the limit\'s enqueue script / addBulk / saveAll, one client, sequential awaits); the limit has no pause in Redis: its lanes stop once the warm-up jobs are gone`,
+      'retention: completed jobs removed at once by every system (Troupe keepCompleted { count: 0 }, the limit deletes the job hash, BullMQ removeOnComplete: true, bee-queue removeOnSuccess: true); other options are the libraries\' defaults (Troupe: no scheduler, no HTTP endpoint; bee-queue worker getEvents: false)',
+      'Troupe / it: Troupe\'s drain rate over that system\'s, paired within each round (the systems ran back to back, in an order rotated every round), median over rounds; against the limit (the bare mechanism, see the next table) it is below 1 by design',
       'consumer CPU: the consumer process (all its threads) during the drain, from /proc/<pid>/stat; Redis CPU: INFO cpu used_cpu_user + used_cpu_sys over the drain',
       'RSS ready: after warm-up, paused; RSS peak: VmHWM reset when ready, over enqueue and drain (also sampled every 100 ms); OS threads: /proc status Threads at the end (Node itself has 7)',
       spreadNote(m.rounds.length),
@@ -142,7 +204,29 @@ function targets(m: Measured): TargetResult[] {
     };
   };
   const audit = auditPerJob(m, TROUPE.id);
+  const limitJobs = fmtInt(m.limit.jobs);
+  const versusLimit = median(limitRateRatios(m));
+  const mainCpu = limitMedian(m, TROUPE.id, LIMIT_FIGURES.mainCpu);
+  const redisCpu = limitMedian(m, TROUPE.id, LIMIT_FIGURES.redisCpu);
   return [
+    {
+      target: `drain of ${limitJobs} tiny jobs, 2 threads, vs the bare mechanism (limit row, same run)`,
+      goal: `>= ${GOALS.limit}x`,
+      measured: `${fmtRatio(versusLimit)} (${fmtInt(median(limitRates(m, TROUPE.id)))} vs ${fmtInt(median(limitRates(m, LIMIT.id)))} jobs/s)`,
+      met: versusLimit >= GOALS.limit,
+    },
+    {
+      target: 'supervisor CPU per tiny job (main thread), in that drain',
+      goal: `<= ${GOALS.supervisorUsPerJob} µs`,
+      measured: `${fmtPerJob(mainCpu)} µs (limit: ${fmtPerJob(limitMedian(m, LIMIT.id, LIMIT_FIGURES.mainCpu))} µs)`,
+      met: mainCpu <= GOALS.supervisorUsPerJob,
+    },
+    {
+      target: 'Redis CPU per tiny job, in that drain',
+      goal: `<= ${GOALS.redisUsPerJob} µs`,
+      measured: `${fmtPerJob(redisCpu)} µs (limit: ${fmtPerJob(limitMedian(m, LIMIT.id, LIMIT_FIGURES.redisCpu))} µs)`,
+      met: redisCpu <= GOALS.redisUsPerJob,
+    },
     versus(sandbox, GOALS.sandboxed, 'BullMQ sandboxed'),
     versus(BULL_INLINE, GOALS.inline, 'BullMQ inline'),
     versus(BEE, GOALS.bee, 'bee-queue'),
@@ -157,6 +241,7 @@ function targets(m: Measured): TargetResult[] {
 
 async function run(options: BenchOptions): Promise<BenchResult> {
   const config = options.quick ? QUICK : FULL;
+  const limitConfig = options.quick ? LIMIT_QUICK : LIMIT_FULL;
   const started = new Date();
   const commit = gitCommit();
   const loadBefore = os.loadavg();
@@ -167,7 +252,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const admin = new Redis(server.url);
   try {
     const ctx: PhaseContext = { admin, redisUrl: server.url, build };
-    const measured: Measured = { rounds: [], audit: new Map(), jobs: config.jobs, auditJobs: config.auditJobs };
+    const measured: Measured = { rounds: [], audit: new Map(), jobs: config.jobs, auditJobs: config.auditJobs, limit: { rounds: [], jobs: limitConfig.jobs } };
     for (let r = 1; r <= config.rounds; r++) {
       const round: Round = new Map();
       const bar = options.progress(`end-to-end round ${r}/${config.rounds}`, SYSTEMS.length);
@@ -180,6 +265,20 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       bar.done();
       measured.rounds.push(round);
     }
+    for (let r = 1; r <= limitConfig.rounds; r++) {
+      const round: Round = new Map();
+      const bar = options.progress(`end-to-end vs the limit, round ${r}/${limitConfig.rounds}`, LIMIT_PAIR.length);
+      for (const system of rotate(LIMIT_PAIR, r - 1)) {
+        const result = await runPhase(ctx, system, `e2e-limit-${system.id}-r${r}`, limitConfig.jobs, commandStatsProbe(admin));
+        round.set(system.id, result);
+        bar.tick();
+        options.log(
+          `end-to-end vs limit ${r}  ${system.label.padEnd(30)} ${fmtInt(limitConfig.jobs / result.drainSeconds).padStart(8)} jobs/s  ${result.drainSeconds.toFixed(2)} s  main thread ${fmtPerJob(usPerJob(result.mainThreadCpuSeconds, limitConfig.jobs))} µs/job  Redis ${fmtPerJob(usPerJob(result.redisCpuSeconds, limitConfig.jobs))} µs/job`,
+        );
+      }
+      bar.done();
+      measured.limit.rounds.push(round);
+    }
     options.log(`end-to-end: MONITOR audit (${config.auditJobs} jobs per system, untimed)`);
     for (const system of SYSTEMS) {
       measured.audit.set(system.id, (await runPhase(ctx, system, `e2e-${system.id}-audit`, config.auditJobs, monitorProbe(admin))).counts);
@@ -187,14 +286,15 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     const sandbox = bestSandbox(measured);
     return {
       name: 'end-to-end',
-      title: `Tiny jobs end to end: Troupe vs BullMQ vs bee-queue${options.quick ? ' (quick run: 1 round, few jobs; not for comparison)' : ''}`,
+      title: `Tiny jobs end to end: Troupe vs the limit, BullMQ and bee-queue${options.quick ? ' (quick run: 1 round, few jobs; not for comparison)' : ''}`,
       about: [
         `${started.toISOString()}, commit ${commit} (read at the start)`,
         machineLine(await redisVersion(admin)),
         loadLine(loadBefore),
         `${config.rounds} round${config.rounds > 1 ? 's' : ''} of ${fmtInt(config.jobs)} jobs per system; BullMQ sandboxed runs at 2 and 8 threads and the targets use its better one (${sandbox.label})`,
+        `then Troupe against the limit alone: ${limitConfig.rounds} round${limitConfig.rounds > 1 ? 's' : ''} of ${fmtInt(limitConfig.jobs)} jobs each, alternating; Troupe / limit ${fmtRatio(median(limitRateRatios(measured)))}`,
       ],
-      tables: [throughputTable(measured), commandsTable(measured)],
+      tables: [throughputTable(measured), limitTable(measured), commandsTable(measured)],
       detailTables: [detailTable(measured)],
       targets: targets(measured),
       charts: [
@@ -202,7 +302,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
           file: 'throughput',
           chart: {
             title: `No-op jobs drained, jobs/s (${fmtInt(config.jobs)} jobs, median)`,
-            xLabel: 'system (sbx n: BullMQ sandboxed on n worker threads; Troupe on 2)',
+            xLabel: 'system (sbx n: BullMQ sandboxed on n worker threads; Troupe and the limit on 2)',
             yLabel: 'jobs/s',
             kind: 'bar',
             categories: SYSTEMS.map((s) => s.short),

@@ -11,6 +11,8 @@ export async function openConsumer(spec: ConsumerSpec, hooks: ConsumerHooks): Pr
   switch (spec.kind) {
     case 'troupe':
       return (await import('./e2e-consumer-troupe.js')).openTroupe(spec, hooks);
+    case 'limit':
+      return (await import('./e2e-consumer-limit.js')).openLimit(spec, hooks);
     case 'bullmq-inline':
       return (await import('./e2e-consumer-bullmq.js')).openBullmq(spec, hooks, false);
     case 'bullmq-sandboxed':

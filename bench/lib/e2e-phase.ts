@@ -10,7 +10,8 @@ import { redisCpuSeconds } from './env.js';
 import { ConsumerProcess } from './e2e-host.js';
 import { openProducer } from './e2e-producers.js';
 import type { ConsumerKind } from './e2e-protocol.js';
-import { readCpuSeconds, readProcStatus, resetPeak, RssSampler } from './rss-proc.js';
+import { readFileSync } from 'node:fs';
+import { clockTicksPerSecond, parseProcStatCpu, readCpuSeconds, readProcStatus, resetPeak, RssSampler } from './rss-proc.js';
 
 /** Warm-up jobs each consumer runs before it pauses: loads scripts into Redis, starts threads, warms the JIT. */
 export const WARM_JOBS = 1000;
@@ -29,6 +30,12 @@ export interface PhaseResult<T> {
   drainSeconds: number;
   /** Consumer process CPU (all its threads) during the drain. */
   consumerCpuSeconds: number;
+  /**
+   * The consumer's main thread alone during the drain: for Troupe the supervisor (lease loop,
+   * dispatch, acks, its share of GC), for the peers their event loop. The rest of
+   * consumerCpuSeconds is the job threads, libuv's pool and V8's helper threads.
+   */
+  mainThreadCpuSeconds: number;
   redisCpuSeconds: number;
   /** RSS when ready (warm, paused, before the measured jobs were enqueued), KiB. */
   readyRssKb: number;
@@ -36,6 +43,22 @@ export interface PhaseResult<T> {
   peakRssKb: number;
   osThreads: number;
   counts: T;
+}
+
+/**
+ * CPU seconds one thread of a process has used: /proc/<pid>/task/<tid>/schedstat (nanoseconds on
+ * CPU) where the kernel keeps it, else that thread's stat utime + stime (clock ticks). The main
+ * thread's tid is the pid.
+ */
+export function readThreadCpuSeconds(pid: number, tid = pid): number {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    if (Number.isFinite(ns)) return ns / 1e9;
+  } catch {
+    // No schedstat (a kernel without CONFIG_SCHED_INFO): fall back to the tick counts below.
+  }
+  const { user, system } = parseProcStatCpu(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+  return (user + system) / clockTicksPerSecond();
 }
 
 export interface PhaseContext {
@@ -71,6 +94,7 @@ export async function runPhase<T>(ctx: PhaseContext, system: SystemUnderTest, qu
     const enqueueSeconds = (performance.now() - enqueueStart) / 1000;
 
     const cpuBefore = readCpuSeconds(pid);
+    const mainBefore = readThreadCpuSeconds(pid);
     const redisBefore = await redisCpuSeconds(ctx.admin);
     await probe.start();
     const drainStart = performance.now();
@@ -79,6 +103,7 @@ export async function runPhase<T>(ctx: PhaseContext, system: SystemUnderTest, qu
     const counts = await probe.stop();
     const redisAfter = await redisCpuSeconds(ctx.admin);
     const consumerCpuSeconds = readCpuSeconds(pid) - cpuBefore;
+    const mainThreadCpuSeconds = readThreadCpuSeconds(pid) - mainBefore;
     const status = readProcStatus(pid);
     const sampled = sampler.stop();
 
@@ -88,6 +113,7 @@ export async function runPhase<T>(ctx: PhaseContext, system: SystemUnderTest, qu
       enqueueSeconds,
       drainSeconds,
       consumerCpuSeconds,
+      mainThreadCpuSeconds,
       redisCpuSeconds: redisAfter - redisBefore,
       readyRssKb,
       peakRssKb: Math.max(sampled.peakKb, peakReset ? status.hwmKb : 0),

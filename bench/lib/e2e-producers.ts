@@ -1,11 +1,13 @@
 /**
  * The bench side's enqueue client per system, with each system's "drop a job once it completes"
  * retention, and a check that a drain really emptied the queue. Jobs go in batches of 128, each
- * system's bulk call (Troupe enqueueMany, BullMQ addBulk, bee-queue saveAll).
+ * system's bulk call (Troupe enqueueMany, the limit's enqueue script, BullMQ addBulk, bee-queue saveAll).
  */
 import BeeQueue from 'bee-queue';
 import { Queue as BullQueue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Queue } from '../../src/queue/index.js';
+import { LimitQueue } from './e2e-limit.js';
 import type { BenchJobData, ConsumerKind } from './e2e-protocol.js';
 import { hostPort } from './e2e-shared.js';
 
@@ -56,6 +58,28 @@ function troupe(redisUrl: string, queueName: string): Producer {
   };
 }
 
+/** The limit (e2e-limit.ts): the same JSON data Troupe stores, one enqueue script per batch. */
+function limit(redisUrl: string, queueName: string): Producer {
+  const redis = new Redis(redisUrl);
+  const queue = new LimitQueue(redis, queueName);
+  return {
+    enqueue: async (count, ms) => {
+      for (const batch of batches(count, ms)) await queue.enqueue(batch.map((data) => JSON.stringify(data)));
+    },
+    verifyDrained: async () => {
+      const c = await queue.counts();
+      expectZero('limit', { pending: c.pending, active: c.active, 'jobs left': c.jobs });
+    },
+    drained: async () => {
+      const c = await queue.counts();
+      return c.pending + c.active === 0;
+    },
+    close: async () => {
+      await redis.quit();
+    },
+  };
+}
+
 function bullmq(redisUrl: string, queueName: string): Producer {
   const queue = new BullQueue<BenchJobData, null>(queueName, { connection: hostPort(redisUrl) });
   return {
@@ -101,6 +125,8 @@ export function openProducer(kind: ConsumerKind, redisUrl: string, queueName: st
   switch (kind) {
     case 'troupe':
       return troupe(redisUrl, queueName);
+    case 'limit':
+      return limit(redisUrl, queueName);
     case 'bullmq-inline':
     case 'bullmq-sandboxed':
       return bullmq(redisUrl, queueName);

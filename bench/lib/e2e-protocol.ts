@@ -14,15 +14,18 @@
  * Any failure in the child is sent as `error` before it exits 1; a job that fails is one.
  */
 
-/** 'piscina' is a pool with no queue, for the resources bench: it warms up and idles, and never gets `go`. */
-export const CONSUMER_KINDS = ['troupe', 'bullmq-inline', 'bullmq-sandboxed', 'bee-queue', 'piscina'] as const;
+/**
+ * 'piscina' is a pool with no queue, for the resources bench: it warms up and idles, and never gets `go`.
+ * 'limit' is the bare mechanism Troupe is built on (e2e-limit.ts), the end-to-end bench's limit row.
+ */
+export const CONSUMER_KINDS = ['troupe', 'limit', 'bullmq-inline', 'bullmq-sandboxed', 'bee-queue', 'piscina'] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 export interface ConsumerSpec {
   kind: ConsumerKind;
   redisUrl: string;
   queue: string;
-  /** Worker threads (troupe, piscina) or concurrency (BullMQ, bee-queue: jobs in flight; sandboxed: threads). */
+  /** Worker threads (troupe, limit, piscina) or concurrency (BullMQ, bee-queue: jobs in flight; sandboxed: threads). */
   concurrency: number;
   /** Jobs already enqueued for warming up, run to completion before `ready`. */
   warmJobs: number;
