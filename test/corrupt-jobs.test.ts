@@ -24,6 +24,8 @@ const DAMAGE: Array<{ name: string; damage: (key: string) => Promise<unknown>; s
   { name: 'metadata not JSON', damage: (k) => fx.client.hset(k, 'metadata', '{oops'), says: /metadata is not valid JSON/ },
   { name: 'metadata not an object', damage: (k) => fx.client.hset(k, 'metadata', '[1,2]'), says: /metadata is "\[1,2\]", not a JSON object/ },
   { name: 'runAt', damage: (k) => fx.client.hset(k, 'runAt', 'soon'), says: /runAt is "soon"/ },
+  // The lease reply joins a job's fields with NUL bytes: one inside a field must not shift the rest unnoticed.
+  { name: 'a NUL byte in a field', damage: (k) => fx.client.hset(k, 'backoff', 'fixed:100\u0000x'), says: /a stored field holds a NUL byte/ },
 ];
 
 test('each damaged job goes dead as JOB_CORRUPT naming the field; its batch-mates run on their one attempt', async () => {

@@ -57,7 +57,11 @@ export interface FailOutcome {
 }
 
 /** Fields per job in the lease reply (see lua/lease.lua). */
-const LEASE_FIELDS = 13;
+/** Reply values per leased job (lease.lua): id, meta (fields joined by NUL), data. */
+const LEASE_VALUES = 3;
+/** Fields in a leased job's meta string, in lease.lua's order. */
+const META_FIELDS = 11;
+const META_SEP = '\0';
 /**
  * The most jobs one lease call may take (`lease(owner, max)` refuses more), so one script call
  * never holds Redis for long. It also bounds the delayed jobs one lease call promotes and the
@@ -133,8 +137,8 @@ export class QueueConsumer {
     if (status === 2) return { jobs: [], paused: true, resourcePausedUntil: due, nextDueAt: due };
     const paused = status === 0;
     const jobs: Array<LeasedJob<D>> = [];
-    for (let i = 2; i + LEASE_FIELDS - 1 < reply.length; i += LEASE_FIELDS) {
-      jobs.push(this.decodeLeased<D>(reply.slice(i, i + LEASE_FIELDS), now, leaseMs));
+    for (let i = 2; i + LEASE_VALUES - 1 < reply.length; i += LEASE_VALUES) {
+      jobs.push(this.decodeLeased<D>(str(reply[i]), str(reply[i + 1]).split(META_SEP), reply[i + 2] as Buffer, now, leaseMs));
     }
     return { jobs, paused, resourcePausedUntil: null, nextDueAt: due < 0 ? null : due };
   }
@@ -145,38 +149,72 @@ export class QueueConsumer {
    * named, and its supervisor fails it without running it. The common case decodes straight
    * through; only a job that failed is decoded again, field by field, to name every problem.
    */
-  private decodeLeased<D>(f: unknown[], now: number, leaseMs: number): LeasedJob<D> {
-    try {
-      return this.leasedJob<D>(f, now, leaseMs, undefined);
-    } catch (err) {
-      if (!(err instanceof CorruptFieldError)) throw err;
-      return this.leasedJob<D>(f, now, leaseMs, new FieldProblems());
+  private decodeLeased<D>(id: string, meta: string[], data: Buffer, now: number, leaseMs: number): LeasedJob<D> {
+    if (meta.length === META_FIELDS) {
+      try {
+        return this.leasedJob<D>(id, meta, data, now, leaseMs);
+      } catch (err) {
+        if (!(err instanceof CorruptFieldError)) throw err;
+      }
     }
+    return this.corruptJob<D>(id, meta, data, now, leaseMs);
   }
 
-  private leasedJob<D>(f: unknown[], now: number, leaseMs: number, problems: FieldProblems | undefined): LeasedJob<D> {
-    const take = <T>(decode: () => T, fallback: T): T => (problems ? problems.take(decode, fallback) : decode());
-    const id = str(f[0]);
-    const dataType = take(() => decodeDataType(str(f[4])), 'json');
-    const metadata = take(() => decodeMetadata(str(f[11])), undefined);
+  /** The common case: every field decodes, straight through. */
+  private leasedJob<D>(id: string, m: string[], data: Buffer, now: number, leaseMs: number): LeasedJob<D> {
+    const dataType = decodeDataType(m[3]!);
+    const metadata = decodeMetadata(m[9]!);
     const job: LeasedJob<D> = {
       queue: this.name,
       id,
-      lease: new Lease(id, str(f[1]), now + leaseMs),
-      processor: take(() => decodeProcessor(str(f[2])), ''),
-      data: take(() => decodeData(f[3] as Buffer, dataType), null) as D,
+      lease: new Lease(id, m[0]!, now + leaseMs),
+      processor: decodeProcessor(m[2]!),
+      data: decodeData(data, dataType) as D,
       dataType,
-      attempt: Number(str(f[5])),
-      maxAttempts: take(() => decodeCount('maxAttempts', str(f[6]), 1), 1),
-      timeoutMs: take(() => decodeCount('timeoutMs', str(f[7])), 0),
-      enqueuedAt: take(() => decodeCount('enqueuedAt', str(f[8])), now),
-      dueAt: take(() => decodeCount('runAt', str(f[12])), 0),
+      attempt: Number(m[1]),
+      maxAttempts: decodeCount('maxAttempts', m[4]!, 1),
+      timeoutMs: decodeCount('timeoutMs', m[5]!),
+      enqueuedAt: decodeCount('enqueuedAt', m[6]!),
+      dueAt: decodeCount('runAt', m[10]!),
       leasedAt: now,
-      priority: take(() => decodePriority(str(f[9])), 'normal'),
-      backoff: take(() => decodeStoredBackoff(str(f[10])), decodeBackoff(undefined)),
+      priority: decodePriority(m[7]!),
+      backoff: decodeStoredBackoff(m[8]!),
       ...(metadata ? { metadata } : {}),
     };
-    return problems && problems.list.length > 0 ? { ...job, corrupt: problems.list } : job;
+    return job;
+  }
+
+  /**
+   * A job some field of which cannot be decoded, decoded again field by field so its report
+   * names every problem. A stored field holding a NUL byte shifts the fields after it; token
+   * and attempt come first and from the script, so the lease is still right.
+   */
+  private corruptJob<D>(id: string, m: string[], data: Buffer, now: number, leaseMs: number): LeasedJob<D> {
+    const problems = new FieldProblems();
+    const aligned = m.length === META_FIELDS;
+    if (!aligned) problems.list.push(`a stored field holds a NUL byte (the lease reply had ${m.length} fields where ${META_FIELDS} were expected)`);
+    const field = (i: number): string => (aligned ? m[i]! : '');
+    const take = <T>(decode: () => T, fallback: T): T => (aligned ? problems.take(decode, fallback) : fallback);
+    const dataType = take(() => decodeDataType(field(3)), 'json');
+    const metadata = take(() => decodeMetadata(field(9)), undefined);
+    return {
+      queue: this.name,
+      id,
+      lease: new Lease(id, m[0]!, now + leaseMs),
+      processor: take(() => decodeProcessor(field(2)), ''),
+      data: take(() => decodeData(data, dataType), null) as D,
+      dataType,
+      attempt: Number(m[1]),
+      maxAttempts: take(() => decodeCount('maxAttempts', field(4), 1), 1),
+      timeoutMs: take(() => decodeCount('timeoutMs', field(5)), 0),
+      enqueuedAt: take(() => decodeCount('enqueuedAt', field(6)), now),
+      dueAt: take(() => decodeCount('runAt', field(10)), 0),
+      leasedAt: now,
+      priority: take(() => decodePriority(field(7)), 'normal'),
+      backoff: take(() => decodeStoredBackoff(field(8)), decodeBackoff(undefined)),
+      ...(metadata ? { metadata } : {}),
+      ...(problems.list.length > 0 ? { corrupt: problems.list } : {}),
+    };
   }
 
   /** Extends many leases in one call; returns the ids whose lease is lost (stop working on them). */

@@ -6,8 +6,12 @@
     status 1 = ok, 0 = queue paused (nothing leased), 2 = paused for an unavailable resource
     nextDueAt = due time of the earliest delayed job, or -1 when there is none or the batch was
                 full (the caller comes straight back); with status 2: when the resource pause ends
-    then 13 fields per job: id, token, processor, data, dataType, attempt, maxAttempts,
-    timeoutMs, enqueuedAt, priority, backoff, metadata, runAt (due time; 0 = not delayed)
+    then 3 values per job: id, meta, data. meta is one string of 11 fields joined by NUL bytes:
+    token, attempt, processor, dataType, maxAttempts, timeoutMs, enqueuedAt, priority, backoff,
+    metadata, runAt (due time; 0 = not delayed). Three reply values instead of thirteen: each
+    one costs Redis a reply item and the client a decode, per job. Token and attempt come
+    first and from this script, so a stored field holding a NUL (a damaged hash) shows as a
+    wrong field count without hiding the lease.
   Highest priority first, FIFO within a priority. Each lease counts an attempt; the token is a
   per-queue counter, so a later lease of the same job always carries a larger token.
   ARGV[7] (optional) call id, KEYS[12] the owner's last-lease key: a call whose reply was lost
@@ -22,20 +26,13 @@ local callId, K_LAST_LEASE = ARGV[7], KEYS[12]
 local FIELDS = { 'processor', 'data', 'dataType', 'attempts', 'maxAttempts', 'timeoutMs',
   'enqueuedAt', 'priority', 'backoff', 'metadata', 'runAt' }
 
+local SEP = '\0'
 local function emit(out, id, token, attempt, f)
   out[#out + 1] = id
-  out[#out + 1] = token
-  out[#out + 1] = f[1] or ''
+  out[#out + 1] = token .. SEP .. attempt .. SEP .. (f[1] or '') .. SEP .. (f[3] or 'json') .. SEP ..
+    (f[5] or '1') .. SEP .. (f[6] or '0') .. SEP .. (f[7] or '0') .. SEP .. (f[8] or 'normal') .. SEP ..
+    (f[9] or '') .. SEP .. (f[10] or '') .. SEP .. (f[11] or '0')
   out[#out + 1] = f[2] or ''
-  out[#out + 1] = f[3] or 'json'
-  out[#out + 1] = attempt
-  out[#out + 1] = f[5] or '1'
-  out[#out + 1] = f[6] or '0'
-  out[#out + 1] = f[7] or '0'
-  out[#out + 1] = f[8] or 'normal'
-  out[#out + 1] = f[9] or ''
-  out[#out + 1] = f[10] or ''
-  out[#out + 1] = f[11] or '0'
 end
 
 -- The same call again: hand back what it leased, where this owner still holds it.
