@@ -45,6 +45,8 @@ const DRAIN_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 /** RSS counts as level when the last half's fitted line rises less than this per minute... */
 const LEVEL_MIB_PER_MIN = 0.5;
+/** ...and a verdict needs this long a run: warm-up alone (first GCs, pool start) takes a minute or two. */
+const MIN_JUDGED_SECONDS = 300;
 
 export interface SoakSettings {
   durationMs: number;
@@ -232,6 +234,10 @@ function summaryTable(samples: readonly SoakSample[], level: Levelling, settings
   const last = samples[samples.length - 1]!;
   const peak = Math.max(...samples.map((s) => s.rssMib));
   const seconds = last.t - first.t;
+  // The last half is the part after warm-up that the verdict reads; its spread shows the GC's sawtooth.
+  const lastHalf = samples.slice(Math.floor(samples.length / 2));
+  const lastHalfRss = lastHalf.map((s) => s.rssMib);
+  const mean = lastHalfRss.reduce((a, b) => a + b, 0) / lastHalfRss.length;
   return {
     title: 'Soak: did the supervisor level off?',
     headers: ['measure', 'value'],
@@ -239,13 +245,18 @@ function summaryTable(samples: readonly SoakSample[], level: Levelling, settings
       ['offered rate, jobs/s', String(settings.rate)],
       ['completed per second (mean)', fmt((last.completed - first.completed) / Math.max(1, seconds), 0)],
       ['RSS first → last (peak), MiB', `${fmt(first.rssMib)} → ${fmt(last.rssMib)} (${fmt(peak)})`],
+      [`RSS last half (from ${fmt(lastHalf[0]!.t, 0)} s): mean (min–max), MiB`, `${fmt(mean)} (${fmt(Math.min(...lastHalfRss))}–${fmt(Math.max(...lastHalfRss))})`],
       ['RSS slope, first half, MiB/min', fmt(level.firstHalfMibPerMin, 2)],
       ['RSS slope, last half, MiB/min', fmt(level.lastHalfMibPerMin, 2)],
       ['heap used first → last, MiB', `${fmt(first.heapUsedMib)} → ${fmt(last.heapUsedMib)}`],
       ['heap used slope, last half, MiB/min', fmt(level.heapLastHalfMibPerMin, 2)],
       ['Redis used_memory first → last, MiB', `${fmt(first.redisMib)} → ${fmt(last.redisMib)}`],
       ['backlog at the end, jobs', String(last.backlog)],
-      ['RSS levelled off', level.levelled ? `yes (last half under ${LEVEL_MIB_PER_MIN} MiB/min)` : `no (last half ${fmt(level.lastHalfMibPerMin, 2)} MiB/min)`],
+      [
+        'RSS levelled off',
+        (level.levelled ? `yes (last half under ${LEVEL_MIB_PER_MIN} MiB/min)` : `no (last half ${fmt(level.lastHalfMibPerMin, 2)} MiB/min)`) +
+          (seconds < MIN_JUDGED_SECONDS ? `; too short a run to judge (under ${MIN_JUDGED_SECONDS / 60} min)` : ''),
+      ],
     ],
     textColumns: [0, 1],
     notes: [
