@@ -46,23 +46,25 @@ describe('Sentinel with passwords on the data nodes and on the sentinels', () =>
     }
   });
 
-  const failures: Array<{ what: string; args: string[]; env?: NodeJS.ProcessEnv; message: RegExp }> = [
+  // A password refused is a setting to fix (exit 2, as for supervise); an unknown master exits 1.
+  const failures: Array<{ what: string; args: string[]; env?: NodeJS.ProcessEnv; code: number; message: RegExp }> = [
     {
       what: 'an unknown master name',
+      code: 1,
       args: ['--redis-sentinel-password', 'sentinel-secret'],
       env: { URL_MASTER: 'nosuch' },
       message: /no sentinel at redis\+sentinel:\/\/:\*\*\*@.* knows a master named "nosuch" \(they know "troupe-master"\): fix the name after the last \//,
     },
-    { what: 'no sentinel password', args: [], message: /the server requires a password: add :PASSWORD@.*|sentinel .*NOAUTH/ },
-    { what: 'a wrong data password', args: ['--redis-sentinel-password', 'sentinel-secret'], env: { URL_PASSWORD: 'not-the-password' }, message: /master "troupe-master": .*WRONGPASS.*the user name or password is wrong: fix USER:PASSWORD@ in the URL/ },
+    { what: 'no sentinel password', args: [], code: 2, message: /the server requires a password: add :PASSWORD@.*|sentinel .*NOAUTH/ },
+    { what: 'a wrong data password', args: ['--redis-sentinel-password', 'sentinel-secret'], env: { URL_PASSWORD: 'not-the-password' }, code: 2, message: /^troupe: Redis at redis\+sentinel:\/\/:\*\*\*@.*\/troupe-master refused the password \(WRONGPASS .*\): fix USER:PASSWORD@ in --redis-url/ },
   ];
-  for (const { what, args, env, message } of failures) {
-    test(`${what}: exit 1 with one line that names the cause and the fix, never the password`, async () => {
+  for (const { what, args, env, code, message } of failures) {
+    test(`${what}: exit ${code} with one line that names the cause and the fix, never the password`, async () => {
       let url = group.url;
       if (env?.URL_MASTER) url = url.replace(/\/[^/]+$/, `/${env.URL_MASTER}`);
       if (env?.URL_PASSWORD) url = url.replace(':data-secret@', `:${env.URL_PASSWORD}@`);
       const run = await runCli(['status', '--redis-url', url, ...args]);
-      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.code, code, run.stderr);
       assert.match(run.stderr, message);
       assert.equal(run.stderr.trim().split('\n').length, 1, `one line: ${run.stderr}`);
       for (const secret of ['data-secret', 'sentinel-secret', 'not-the-password']) assert.ok(!run.stderr.includes(secret), `no password in: ${run.stderr}`);

@@ -5,6 +5,7 @@ import { ValidationError } from '../queue/errors.js';
 import { Queue } from '../queue/queue.js';
 import { probeRedis } from '../queue/redis-probe.js';
 import { privateRedisSpec } from '../supervisor/private-redis.js';
+import { classifyProbeFailure, startRefusal } from '../supervisor/local-redis.js';
 import { RedisErrorCode } from '../queue/redis-url.js';
 import { CodedError } from '../errors.js';
 import { CONFIG_KEYS, connectionSpec, envLayer, resolveConfig, type ConfigKey, type Layer } from '../supervisor/config.js';
@@ -104,7 +105,9 @@ export class RedisUnreachableError extends CodedError<typeof RedisErrorCode.Unre
 /**
  * Admin commands inspect an existing Redis and never start one (an empty private Redis would
  * answer every question with zeros). A probe first turns "no Redis", a wrong password, an
- * unknown master or a TLS failure into one clear message instead of ioredis retrying.
+ * unknown master or a TLS failure into one clear message instead of ioredis retrying. A refused
+ * password (or ACL) is a setting to fix and exits 2, as for `supervise` (startRefusal); only when
+ * nothing answers does the message say how to get a Redis running.
  */
 export async function connectAdmin(argv: RedisArgs): Promise<RedisClient> {
   const resolved = resolveRedisConnection(argv);
@@ -115,6 +118,8 @@ export async function connectAdmin(argv: RedisArgs): Promise<RedisClient> {
   const ours = !probe.ok && source === DEFAULT_SOURCE ? privateRedisSpec(spec) : undefined;
   const oursProbe = ours ? await probeRedis(ours, undefined, source) : undefined;
   if (ours && oursProbe?.ok) [spec, probe] = [ours, oursProbe];
+  if (!probe.ok && ['auth', 'permission'].includes(classifyProbeFailure(probe.cause))) throw startRefusal(probe, spec.url);
+  if (!probe.ok && classifyProbeFailure(probe.cause) === 'lasting') throw new RedisUnreachableError(probe.error);
   if (!probe.ok) {
     throw new RedisUnreachableError(
       `${probe.error}. Admin commands never start a Redis: start one (redis-server, or "troupe supervise", ` +

@@ -3,6 +3,7 @@ import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'nod
 import { Redis, type RedisOptions } from 'ioredis';
 import { createRedis, tlsOptions, toSpec, type RedisConnectionSpec } from './connection.js';
 import { describeTopology, parseRedisUrl, redactRedisUrl, type ParsedRedisUrl, type RedisAddress } from './redis-url.js';
+import { checkSupervisorPermissions, describeRefusal } from './redis-permissions.js';
 
 /**
  * Checks a Redis before anything is built on it, and turns what went wrong into one sentence
@@ -13,6 +14,14 @@ import { describeTopology, parseRedisUrl, redactRedisUrl, type ParsedRedisUrl, t
 export type ProbeResult =
   | { ok: true; topology: string; masters: number }
   | { ok: false; error: string; /** the cause alone, without the fix (for tests and logs) */ cause: string };
+
+export interface ProbeOptions {
+  /**
+   * Also ask whether the user may run every command a supervisor sends (redis-permissions.ts):
+   * a refusal fails the probe with a cause starting `NOPERM`, naming the commands.
+   */
+  supervisorCommands?: boolean;
+}
 
 const DEFAULT_TIMEOUT_MS = 1_500;
 
@@ -33,6 +42,9 @@ async function openNode(address: RedisAddress, options: RedisOptions, timeoutMs:
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    // The ready check is INFO, and ioredis prints its own line when an ACL refuses it; the probe's
+    // PING reports a loading server (LOADING) by itself, and a refused INFO is named below.
+    enableReadyCheck: false,
   });
   let cause: string | undefined;
   client.on('error', (err: Error) => {
@@ -130,7 +142,7 @@ export function explainCause(cause: string, parsed: ParsedRedisUrl): string {
   if (c.includes('noauth') || c.includes('authentication required')) {
     return 'the server requires a password: add :PASSWORD@ (or USER:PASSWORD@ for an ACL user) to the URL';
   }
-  if (c.includes('noperm')) return `the user lacks a permission (${cause}): grant the ACL in docs/operations.md ("Access control")`;
+  if (c.includes('noperm')) return `the user lacks a permission: grant it (ACL SETUSER USER +COMMAND), or use the minimal ACL in docs/operations.md ("Access control (ACL)")`;
   if (c.includes('self-signed') || c.includes('self signed') || c.includes('unable to verify') || c.includes('unable to get local issuer')) {
     return "the server's TLS certificate is not signed by a CA this process trusts: give the CA's PEM file with --redis-tls-ca";
   }
@@ -181,11 +193,14 @@ interface Probe {
   timeoutMs: number;
   /** Where the URL came from (a flag, a variable), for the message. */
   from: string;
+  options: ProbeOptions;
 }
 
 function fail(probe: Probe, where: string, cause: string): ProbeResult {
   const { spec, parsed, from } = probe;
-  return { ok: false, cause, error: `cannot reach Redis at ${redactRedisUrl(spec.url)}${from}: ${where}${cause}; ${explainCause(cause, parsed)}` };
+  // Redis was reached and said no: not a matter of reaching it.
+  const what = cause.includes('NOPERM') ? `Redis at ${redactRedisUrl(spec.url)}${from} refused a command` : `cannot reach Redis at ${redactRedisUrl(spec.url)}${from}`;
+  return { ok: false, cause, error: `${what}: ${where}${cause}; ${explainCause(cause, parsed)}` };
 }
 
 function infoField(info: string, field: string): string | undefined {
@@ -197,13 +212,61 @@ async function checkStandaloneRole(client: Redis, url: string, parsed: ParsedRed
   const server = await client.info('server');
   const mode = infoField(server, 'redis_mode');
   if (mode === 'sentinel') {
-    return { ok: false, cause: 'a Sentinel', error: `${redactRedisUrl(url)} is a Redis Sentinel, not a data server: use redis+sentinel://HOST:PORT/MASTER_NAME` };
+    return { ok: false, cause: 'a Sentinel', error: `${redactRedisUrl(url)} is a Redis Sentinel, not a data server: ${await sentinelFix(client, parsed)}` };
   }
   if (mode === 'cluster') {
     return { ok: false, cause: 'a cluster node', error: `${redactRedisUrl(url)} is a Redis Cluster node: use redis+cluster://HOST:PORT[,HOST:PORT…] so every slot is reached` };
   }
   return { ok: true, topology: describeTopology(parsed), masters: 1 };
 }
+
+/** The redis+sentinel:// URL to use instead, with the master's name when the sentinel says it. */
+async function sentinelFix(client: Redis, parsed: ParsedRedisUrl): Promise<string> {
+  const { host, port } = parsed.nodes[0]!;
+  const at = `${parsed.tls ? 'rediss' : 'redis'}+sentinel://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const names: string[] = [];
+  try {
+    for (const fields of (await client.call('SENTINEL', 'masters')) as string[][]) {
+      const i = fields.indexOf('name');
+      if (i !== -1 && fields[i + 1]) names.push(fields[i + 1]!);
+    }
+  } catch {
+    // A sentinel that will not list its masters (an ACL): the generic form below says enough.
+  }
+  if (names.length === 1) return `use ${at}/${names[0]} (the master it monitors; list more sentinels after a comma)`;
+  if (names.length > 1) return `use ${at}/MASTER_NAME, MASTER_NAME one of ${names.map((n) => `"${n}"`).join(', ')} (the masters it monitors)`;
+  return `use redis+sentinel://HOST:PORT/MASTER_NAME`;
+}
+
+/** The user the URL names, as ACL knows it. */
+const aclUser = (parsed: ParsedRedisUrl) => parsed.username || 'default';
+
+/**
+ * Asks a data node (a connection of the probe's own, disconnected afterwards by the caller) whether
+ * the URL's user may run what a supervisor sends. Bounded by timeoutMs * 2.
+ */
+async function checkPermissions(probe: Probe, client: Redis): Promise<ProbeResult | undefined> {
+  const { spec, parsed, timeoutMs, from } = probe;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs * 2)));
+  try {
+    const context = { cluster: parsed.topology === 'cluster', durability: (spec.waitReplicas ?? 0) > 0, db: parsed.db };
+    const answer = await Promise.race([checkSupervisorPermissions(client, context), late]);
+    if (answer === 'late') return fail(probe, 'asking which commands its user may run: ', `timed out after ${timeoutMs * 2} ms`);
+    if (answer.ok) return undefined;
+    return {
+      ok: false,
+      cause: `NOPERM ${[...answer.commands, ...(answer.keys ? ['keys troupe:*'] : [])].join(', ')}`,
+      error: `Redis at ${redactRedisUrl(spec.url)}${from} refuses commands a supervisor needs: ${describeRefusal(answer, aclUser(parsed))}`,
+    };
+  } catch (err) {
+    return fail(probe, 'asking which commands its user may run: ', describeError(err));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const isNoPerm = (err: unknown) => describeError(err).includes('NOPERM');
 
 async function probeCluster(probe: Probe): Promise<ProbeResult> {
   const { spec, parsed, timeoutMs } = probe;
@@ -228,6 +291,10 @@ async function probeCluster(probe: Probe): Promise<ProbeResult> {
         };
       }
       const masters = Number(infoField(info, 'cluster_size') ?? 0);
+      if (probe.options.supervisorCommands) {
+        const refused = await checkPermissions(probe, answer.client!);
+        if (refused) return refused;
+      }
       return await verifyThroughClient(probe, masters);
     } catch (err) {
       return fail(probe, `${seed.host}:${seed.port}: `, describeError(err));
@@ -252,7 +319,11 @@ async function probeSentinel(probe: Probe): Promise<ProbeResult> {
     }
     try {
       const address = (await answer.client!.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
-      if (address) return await verifyThroughClient(probe, 1);
+      if (address) {
+        const verified = await verifyThroughClient(probe, 1);
+        if (!verified.ok || !probe.options.supervisorCommands) return verified;
+        return (await checkMasterPermissions(probe, { host: address[0], port: Number(address[1]) })) ?? verified;
+      }
       const masters = (await answer.client!.call('SENTINEL', 'masters')) as string[][];
       for (const fields of masters) {
         const i = fields.indexOf('name');
@@ -279,6 +350,17 @@ async function probeSentinel(probe: Probe): Promise<ProbeResult> {
   return fail(probe, 'no sentinel answered; first: ', firstCause);
 }
 
+/** The permission check on the master a sentinel named, over a plain connection of its own. */
+async function checkMasterPermissions(probe: Probe, master: RedisAddress): Promise<ProbeResult | undefined> {
+  const answer = await openNode(master, { ...nodeOptions(probe.spec, probe.parsed, false), db: probe.parsed.db }, probe.timeoutMs);
+  if (!answer.ok) return fail(probe, `master "${probe.parsed.masterName}" at ${master.host}:${master.port}: `, answer.cause!);
+  try {
+    return await checkPermissions(probe, answer.client!);
+  } finally {
+    answer.client!.disconnect();
+  }
+}
+
 /** The real client, retries off: confirms auth on the data nodes and routing as the runtime will see it. */
 async function verifyThroughClient(probe: Probe, masters: number): Promise<ProbeResult> {
   const { spec, parsed, timeoutMs } = probe;
@@ -301,7 +383,7 @@ async function verifyThroughClient(probe: Probe, masters: number): Promise<Probe
 }
 
 /** Answers whether the Redis the spec names can be used, and if not, why and how to fix it. */
-export async function probeRedis(option: string | RedisConnectionSpec, timeoutMs = DEFAULT_TIMEOUT_MS, from?: string): Promise<ProbeResult> {
+export async function probeRedis(option: string | RedisConnectionSpec, timeoutMs = DEFAULT_TIMEOUT_MS, from?: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   const spec = toSpec(option);
 
   let parsed: ParsedRedisUrl;
@@ -311,13 +393,22 @@ export async function probeRedis(option: string | RedisConnectionSpec, timeoutMs
   } catch (err) {
     return { ok: false, cause: describeError(err), error: `${redactRedisUrl(spec.url)}: ${describeError(err)}` };
   }
-  const probe: Probe = { spec, parsed, timeoutMs, from: from ? ` (from ${from})` : '' };
+  const probe: Probe = { spec, parsed, timeoutMs, from: from ? ` (from ${from})` : '', options };
   if (parsed.topology === 'cluster') return probeCluster(probe);
   if (parsed.topology === 'sentinel') return probeSentinel(probe);
   const answer = await openNode(parsed.nodes[0]!, { ...nodeOptions(spec, parsed, false), db: parsed.db }, timeoutMs);
   if (!answer.ok) return fail(probe, '', answer.cause!);
   try {
-    return await checkStandaloneRole(answer.client!, spec.url, parsed);
+    let role: ProbeResult;
+    try {
+      role = await checkStandaloneRole(answer.client!, spec.url, parsed);
+    } catch (err) {
+      // INFO refused: the permission check below names it with the rest.
+      if (!(options.supervisorCommands && isNoPerm(err))) throw err;
+      role = { ok: true, topology: describeTopology(parsed), masters: 1 };
+    }
+    if (!role.ok || !options.supervisorCommands) return role;
+    return (await checkPermissions(probe, answer.client!)) ?? role;
   } catch (err) {
     return fail(probe, '', describeError(err));
   } finally {

@@ -3,7 +3,7 @@ import { connectionSpec, type SupervisorConfig } from './config.js';
 import { resolveRedis } from './local-redis.js';
 import { routeProcessWarnings, type Logger } from './logger.js';
 import { onStopRequests } from './stop-requests.js';
-import { EXIT_SHUTDOWN_INCOMPLETE } from './exit-codes.js';
+import { EXIT_CONFIGURATION, EXIT_SHUTDOWN_INCOMPLETE } from './exit-codes.js';
 
 /** Set on the children a director starts (to their slot number, from 1), so they run one supervisor each. */
 export const DIRECTOR_CHILD_ENV = 'TROUPE_DIRECTOR_CHILD';
@@ -36,6 +36,9 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
   let removeHandlers = (): void => undefined;
   /** A child whose shutdown gave up (exit 3) makes the director's exit 3 too. */
   let shutdownIncomplete = false;
+  /** A child refused its configuration (exit 2): the others are stopped and the director exits 2. */
+  let configurationRefused = false;
+  let stopAll = (_reason: string): void => undefined;
 
   const startChild = (slot: number, crashes: number): void => {
     const startedAt = Date.now();
@@ -53,6 +56,13 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
         return;
       }
       const ranMs = Date.now() - startedAt;
+      if (code === EXIT_CONFIGURATION) {
+        // The child printed why; a restart would meet the same refusal.
+        configurationRefused = true;
+        log.error({ slot, pid: child.pid, code, ranMs }, 'a supervisor process refused its configuration (exit 2): stopping the others instead of restarting it');
+        stopAll('configuration');
+        return;
+      }
       const streak = ranMs > HEALTHY_AFTER_MS ? 0 : crashes + 1;
       const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** Math.max(0, streak - 1));
       log.error({ slot, pid: child.pid, code, signal, ranMs, restartInMs: delay }, 'supervisor process exited unexpectedly; restarting');
@@ -72,6 +82,9 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
       for (const child of children.values()) child.kill(hard ? 'SIGKILL' : 'SIGTERM');
       if (children.size === 0) resolve();
     };
+    stopAll = (reason) => {
+      if (!stopping) stopChildren(reason, false);
+    };
     removeHandlers = onStopRequests(log, { exitWithParent: config.exitWithParent, secondSignalStops: true }, {
       graceful: ({ reason }) => stopChildren(reason, false),
       immediate: ({ reason }) => stopChildren(reason, true),
@@ -85,6 +98,7 @@ export async function runDirector(config: SupervisorConfig, redisGiven: boolean,
   });
   removeHandlers();
   await redis.stop?.();
-  log.info({ shutdownIncomplete }, 'all supervisor processes stopped');
+  log.info({ shutdownIncomplete, configurationRefused }, 'all supervisor processes stopped');
+  if (configurationRefused) return EXIT_CONFIGURATION;
   return shutdownIncomplete ? EXIT_SHUTDOWN_INCOMPLETE : 0;
 }

@@ -15,7 +15,7 @@ export class RedisUnavailableError extends CodedError<typeof RedisErrorCode.Unav
 }
 
 /** Codes of start-up refusals that waiting cannot mend. */
-export const RedisStartErrorCode = { AuthRefused: 'REDIS_AUTH_REFUSED' } as const;
+export const RedisStartErrorCode = { AuthRefused: 'REDIS_AUTH_REFUSED', PermissionRefused: 'REDIS_PERMISSION_REFUSED' } as const;
 
 /**
  * Redis answered and refused the credentials (WRONGPASS, NOAUTH): a configuration error, so the
@@ -29,14 +29,27 @@ export class RedisAuthError extends CodedError<typeof RedisStartErrorCode.AuthRe
 }
 
 /**
+ * Redis took the password but its ACL refuses commands (or keys) the supervisor needs (NOPERM): a
+ * configuration error, exit 2 at once, naming the commands and the ACL rule that grants them.
+ */
+export class RedisPermissionError extends CodedError<typeof RedisStartErrorCode.PermissionRefused> {
+  override name = 'RedisPermissionError';
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(RedisStartErrorCode.PermissionRefused, message, options);
+  }
+}
+
+/**
  * What a failed probe means for a start: `auth` (the password was refused: stop, exit 2),
+ * `permission` (the user may not run a command it needs, NOPERM: stop, exit 2),
  * `unreachable` (nothing answers yet, or it is busy: wait and try again) or `lasting` (it
  * answers and is the wrong thing: a Sentinel at redis://, a plain port with rediss://, an
  * unknown master, a certificate: stop, exit 1). Matches Redis's reply codes and Node's error
  * codes in the probe's cause, the only form the probe gives them in.
  */
-export function classifyProbeFailure(cause: string): 'auth' | 'unreachable' | 'lasting' {
+export function classifyProbeFailure(cause: string): 'auth' | 'permission' | 'unreachable' | 'lasting' {
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|authentication required/i.test(cause)) return 'auth';
+  if (/\bNOPERM\b/.test(cause)) return 'permission';
   // The probe's second look found the protocol mismatch behind a reset or a timeout.
   if (/completes a TLS handshake|answers plain-text Redis/i.test(cause)) return 'lasting';
   if (/ECONNREFUSED|ETIMEDOUT|timed out|ECONNRESET|ECONNABORTED|EPIPE|connection is closed|socket hang up|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|cluster_state:/i.test(cause)) {
@@ -47,6 +60,10 @@ export function classifyProbeFailure(cause: string): 'auth' | 'unreachable' | 'l
 
 /** The error a start stops with when waiting cannot help (see classifyProbeFailure). */
 export function startRefusal(probe: { error: string; cause: string }, url: string): Error {
+  // The probe's message already names the commands and the rule that grants them.
+  if (classifyProbeFailure(probe.cause) === 'permission') {
+    return new RedisPermissionError(probe.error);
+  }
   // The probe names a sentinel's own refusal "sentinel HOST:PORT: …"; its password is another setting.
   if (classifyProbeFailure(probe.cause) === 'auth' && /^sentinel /.test(probe.cause)) {
     return new RedisAuthError(
@@ -107,7 +124,8 @@ export async function resolveRedis(
 ): Promise<RedisTarget> {
   const spec = toSpec(target);
   const url = spec.url;
-  const probe = await probeRedis(spec);
+  // A supervisor runs on what this returns: its user must be allowed every command it sends.
+  const probe = await probeRedis(spec, undefined, undefined, { supervisorCommands: true });
   if (probe.ok) return { url, reachable: true };
   // Only the default plain URL may be stood up locally; a cluster, sentinel or TLS target is the operator's.
   const parsed = parseRedisUrl(url);

@@ -64,14 +64,15 @@ export class RedisWatch {
   /**
    * Probes until Redis answers: back-off from 0.5 s doubling to 30 s; one warning for each new
    * cause, one line when it answers after a wait. Throws when waiting cannot help (a refused
-   * password, the wrong kind of server: startRefusal). False if `signal` ended the wait.
+   * password, an ACL that refuses a command the supervisor sends, the wrong kind of server:
+   * startRefusal). False if `signal` ended the wait.
    */
   async waitUntilReachable(spec: RedisConnectionSpec, signal: AbortSignal): Promise<boolean> {
     const backoff = new ErrorBackoff(WAIT_FIRST_MS, WAIT_MAX_MS);
     let reported: string | undefined;
     for (;;) {
       if (signal.aborted) return false;
-      const probe = await probeRedis(spec, PROBE_TIMEOUT_MS);
+      const probe = await probeRedis(spec, PROBE_TIMEOUT_MS, undefined, { supervisorCommands: true });
       if (signal.aborted) return false;
       if (probe.ok) {
         if (this.state.since !== undefined) this.logger.info({ waitedMs: Date.now() - this.state.since }, `Redis reached after waiting ${seconds(Date.now() - this.state.since)} s; starting`);

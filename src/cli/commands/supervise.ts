@@ -64,7 +64,10 @@ async function superviseUntilStopped(config: SupervisorConfig, redisGiven: boole
       throw err;
     }
     const report = await supervisor.stop();
-    await started;
+    // stop() waited for the start up to --shutdown-timeout-ms and then ended it (closing its
+    // connection), so a start still under way rejects or never settles: neither is news, and
+    // waiting on it here would keep the process alive after the shutdown ended.
+    started.catch(() => undefined);
     return report.complete ? EXIT_OK : EXIT_SHUTDOWN_INCOMPLETE;
   } finally {
     removeHandlers();
