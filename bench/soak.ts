@@ -1,7 +1,7 @@
 /**
  * Soak: one `troupe supervise` (compiled, as deployed) fed at a steady offered rate for minutes,
  * with its RSS, V8 heap and Redis used_memory sampled over time, and a verdict on whether RSS
- * levelled off: the slope of a least-squares line through the last half of the samples.
+ * levelled off: the Theil–Sen slope (median of pairwise slopes) through the last half of the samples.
  *
  *   TROUPE_SOAK_SECONDS   run length (default 300; quick mode 40)
  *   TROUPE_SOAK_RATE      offered jobs per second (default 500; quick mode 200)
@@ -13,7 +13,8 @@
  * scraped at every sample, as a Prometheus would. The producer runs in the bench process and
  * catches up if it falls behind (the offered total is rate × elapsed).
  *
- * Not one of `npm run bench`'s default benches (it takes minutes on purpose); run it alone:
+ * Not one of `npm run bench`'s benches (bench/run.ts does not know it: it takes minutes on purpose);
+ * run it alone:
  *   TROUPE_SOAK_SECONDS=600 node --import tsx bench/soak.ts [--quick]
  * which prints the tables and writes bench/results/soak.md with its chart.
  */
@@ -85,23 +86,46 @@ export interface SoakSample {
 }
 
 export interface Levelling {
-  /** Least-squares slope of RSS over the last half, MiB per minute. */
+  /** Theil–Sen slope of RSS over the last half, MiB per minute: the verdict's figure. */
   lastHalfMibPerMin: number;
+  /** The least-squares slope of the same points, for comparison: one GC dip pulls it. */
+  lastHalfLeastSquaresMibPerMin: number;
   firstHalfMibPerMin: number;
   heapLastHalfMibPerMin: number;
   levelled: boolean;
 }
 
-/** Whether RSS stopped growing: the last half's slope under LEVEL_MIB_PER_MIN. */
+/**
+ * Theil–Sen: the median of the slopes between every pair of points. RSS under a GC is a
+ * sawtooth with now and then one deep dip (V8 shrinking its heap: -40 MiB for one sample); a
+ * least-squares line through a half that starts on such a dip reads it as growth, the median
+ * of pairwise slopes does not (up to 29% of the points can be outliers).
+ */
+export function medianSlope(points: ReadonlyArray<readonly [number, number]>): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j]![0] - points[i]![0];
+      if (dx !== 0) slopes.push((points[j]![1] - points[i]![1]) / dx);
+    }
+  }
+  if (slopes.length === 0) return Number.NaN;
+  slopes.sort((a, b) => a - b);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 === 1 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
+}
+
+/** Whether RSS stopped growing: the last half's Theil–Sen slope under LEVEL_MIB_PER_MIN. */
 export function levelling(samples: readonly SoakSample[]): Levelling {
   const half = Math.floor(samples.length / 2);
-  const slope = (part: readonly SoakSample[], pick: (s: SoakSample) => number) => fitLine(part.map((s) => [s.t / 60, pick(s)] as const)).slope;
+  const points = (part: readonly SoakSample[], pick: (s: SoakSample) => number) => part.map((s) => [s.t / 60, pick(s)] as const);
   const last = samples.slice(half);
-  const lastHalfMibPerMin = slope(last, (s) => s.rssMib);
+  const lastHalfMibPerMin = medianSlope(points(last, (s) => s.rssMib));
   return {
     lastHalfMibPerMin,
-    firstHalfMibPerMin: slope(samples.slice(0, half + 1), (s) => s.rssMib),
-    heapLastHalfMibPerMin: slope(last, (s) => s.heapUsedMib),
+    lastHalfLeastSquaresMibPerMin: fitLine(points(last, (s) => s.rssMib)).slope,
+    firstHalfMibPerMin: medianSlope(points(samples.slice(0, half + 1), (s) => s.rssMib)),
+    heapLastHalfMibPerMin: medianSlope(points(last, (s) => s.heapUsedMib)),
     levelled: lastHalfMibPerMin < LEVEL_MIB_PER_MIN,
   };
 }
@@ -248,6 +272,7 @@ function summaryTable(samples: readonly SoakSample[], level: Levelling, settings
       [`RSS last half (from ${fmt(lastHalf[0]!.t, 0)} s): mean (min–max), MiB`, `${fmt(mean)} (${fmt(Math.min(...lastHalfRss))}–${fmt(Math.max(...lastHalfRss))})`],
       ['RSS slope, first half, MiB/min', fmt(level.firstHalfMibPerMin, 2)],
       ['RSS slope, last half, MiB/min', fmt(level.lastHalfMibPerMin, 2)],
+      ['RSS slope, last half, least squares, MiB/min', fmt(level.lastHalfLeastSquaresMibPerMin, 2)],
       ['heap used first → last, MiB', `${fmt(first.heapUsedMib)} → ${fmt(last.heapUsedMib)}`],
       ['heap used slope, last half, MiB/min', fmt(level.heapLastHalfMibPerMin, 2)],
       ['Redis used_memory first → last, MiB', `${fmt(first.redisMib)} → ${fmt(last.redisMib)}`],
@@ -260,7 +285,7 @@ function summaryTable(samples: readonly SoakSample[], level: Levelling, settings
     ],
     textColumns: [0, 1],
     notes: [
-      `slopes: least-squares line through the samples of that half (${samples.length} samples, one every ${settings.sampleMs / 1000} s)`,
+      `slopes: Theil–Sen (median of the pairwise slopes) through the samples of that half (${samples.length} samples, one every ${settings.sampleMs / 1000} s); least squares shown for comparison, which a single GC dip pulls`,
       'heap: process.memoryUsage() of the supervisor main thread, appended once a second by bench/lib/soak-probe.mjs (loaded with --import)',
     ],
   };
@@ -407,8 +432,8 @@ async function run(options: BenchOptions): Promise<BenchResult> {
 
 export const bench: Bench = { name: 'soak', run };
 
-// Run alone (`node --import tsx bench/soak.ts`): the same run as through bench/run.ts, whose
-// default list leaves the soak out.
+// Run alone (`node --import tsx bench/soak.ts`); `bench` above is the same run in the shape
+// bench/run.ts takes, should it ever be listed there.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const terminal = progressConsole(process.stderr);
   run({ quick: process.argv.includes('--quick'), log: terminal.log, progress: terminal.progress }).then(
