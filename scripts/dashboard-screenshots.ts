@@ -8,7 +8,6 @@
  *   node --import tsx scripts/dashboard-screenshots.ts [minutes of load, default 4]
  */
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { Queue } from '../src/index.js';
 import { Dashboard } from '../src/dashboard/dashboard.js';
 import { ClusterStore } from '../src/metrics/cluster.js';
@@ -19,6 +18,7 @@ import { validateSchedule } from '../src/scheduler/spec.js';
 import { defaultConfig } from '../src/supervisor/config.js';
 import { GuardedHttpServer } from '../src/supervisor/http-server.js';
 import { createLogger } from '../src/supervisor/logger.js';
+import { launchChromium } from '../test/helpers/chromium.js';
 import { freePort, startPrivateRedis } from '../test/helpers/redis-server.js';
 
 const minutes = Number(process.argv[2] ?? 4);
@@ -102,7 +102,7 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const browser = await launchChromium();
   stops.push(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const dead = (await orders.listJobs('dead', { limit: 1 }))[0]!;

@@ -9,10 +9,9 @@
  * driven by playwright-core; no page may log a script or CSP error.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Queue } from '../src/index.js';
 import { queueKeys } from '../src/queue/keys.js';
 import { ScheduleStore } from '../src/scheduler/store.js';
@@ -22,11 +21,10 @@ import { buildSupervisor } from '../src/runtime/build-supervisor.js';
 import type { Supervisor } from '../src/supervisor/supervisor.js';
 import { capturingLogger } from './helpers/metrics.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
+import { launchChromium, skipWithoutChromium } from './helpers/chromium.js';
 import { eventually } from './helpers/supervisor-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium; .ci/run installs it)`;
+const skip = skipWithoutChromium;
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 let redis: PrivateRedis;
@@ -63,7 +61,7 @@ before(async () => {
     const c = await work.counts();
     return c.completed === 4 && c.dead === 2;
   }, 15_000, 'four completed and two dead jobs');
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  browser = await launchChromium();
   cleanup.push(() => browser.close());
 });
 

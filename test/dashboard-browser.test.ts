@@ -5,11 +5,10 @@
  * refusals: read-only, no token, a POST from another site.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Queue } from '../src/index.js';
 import { Dashboard } from '../src/dashboard/dashboard.js';
 import { queueKeys } from '../src/queue/keys.js';
@@ -18,11 +17,10 @@ import { GuardedHttpServer } from '../src/supervisor/http-server.js';
 import { buildSupervisor } from '../src/runtime/build-supervisor.js';
 import { capturingLogger } from './helpers/metrics.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from './helpers/redis-server.js';
+import { launchChromium, skipWithoutChromium } from './helpers/chromium.js';
 import { eventually } from './helpers/supervisor-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium; .ci/run installs it)`;
+const skip = skipWithoutChromium;
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 let redis: PrivateRedis;
@@ -48,7 +46,7 @@ before(async () => {
   await eventually(async () => (await shop.counts()).dead === 3, 15_000, 'three dead jobs');
   // Paused, so the retried job stays pending where the test can see it.
   await shop.pause();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  browser = await launchChromium();
   cleanup.push(() => browser.close());
 });
 
