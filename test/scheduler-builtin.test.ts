@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { Queue } from '../src/index.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { fireJobId, validateSchedule } from '../src/scheduler/spec.js';
 import { ScheduleStore } from '../src/scheduler/store.js';
@@ -33,11 +32,7 @@ function supervisor(queue: string): SupervisorProcess {
   return s;
 }
 
-function open(name: string): Queue {
-  const q = new Queue(name, { connection: fx.redis.url });
-  fx.cleanup(() => q.close());
-  return q;
-}
+const open = fx.openQueue;
 
 /** The latest 03:00 UTC at or before `now`: the fire a run-once schedule makes up at start. */
 function latest0300(now: number): number {

@@ -33,11 +33,7 @@ function scheduler(name: string, options: { skewMs?: number; pollMs?: number } =
   return s;
 }
 
-function open(name: string): Queue {
-  const q = new Queue(name, { connection: fx.redis.url });
-  fx.cleanup(() => q.close());
-  return q;
-}
+const open = fx.openQueue;
 
 function everySecond(name: string, queue: string, extra: Record<string, unknown> = {}): Schedule {
   return validateSchedule({ name, cron: '* * * * * *', queue, processor: 'noop', ...extra });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Queue } from '../src/index.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
 import { usePrivateRedis } from './helpers/fixture.js';
 import { freePort } from './helpers/redis-server.js';
@@ -14,11 +13,7 @@ function supervisor(queue: string, extra: string[] = []): SupervisorProcess {
   return s;
 }
 
-function open(name: string): Queue {
-  const q = new Queue(name, { connection: fx.redis.url });
-  fx.cleanup(() => q.close());
-  return q;
-}
+const open = fx.openQueue;
 
 const FAULTS = [
   { mode: 'loop', what: 'loops forever (timeout 500 ms)', options: { timeoutMs: 500 }, code: 'JOB_TIMEOUT', name: 'TimeoutError' },

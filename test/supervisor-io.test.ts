@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Queue } from '../src/index.js';
 import { usePrivateRedis } from './helpers/fixture.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
 
@@ -17,11 +16,7 @@ function supervisor(queue: string, extra: string[] = []): SupervisorProcess {
   return s;
 }
 
-function open(name: string): Queue {
-  const q = new Queue(name, { connection: fx.redis.url });
-  fx.cleanup(() => q.close());
-  return q;
-}
+const open = fx.openQueue;
 
 test('two long sleeps on a 2-thread supervisor do not hold back CPU jobs leased after them', async () => {
   const queue = open('io-mixed');

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Queue } from '../src/index.js';
 import { listSupervisors } from '../src/supervisor/registry.js';
 import { eventually, PLUGIN_DIR, SupervisorProcess } from './helpers/supervisor-process.js';
 import { usePrivateRedis } from './helpers/fixture.js';
@@ -15,11 +14,7 @@ function supervisor(args: string[], env: NodeJS.ProcessEnv = {}): SupervisorProc
   return s;
 }
 
-function open(name: string): Queue {
-  const q = new Queue(name, { connection: fx.redis.url });
-  fx.cleanup(() => q.close());
-  return q;
-}
+const open = fx.openQueue;
 
 test('processor signals: unrecoverable goes dead at once, retry-after sets the delay, resource pauses the queue', async () => {
   const queue = open('signals');

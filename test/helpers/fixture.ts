@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
+import { Queue } from '../../src/index.js';
 import { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 
 export interface RedisFixture {
@@ -11,6 +12,8 @@ export interface RedisFixture {
   cleanup(...fns: Array<() => Promise<void> | void>): void;
   /** Runs the registered teardown now (between tests that share the server). */
   runCleanup(): Promise<void>;
+  /** A Queue on this server, closed with the rest of the teardown. */
+  openQueue(name: string): Queue;
 }
 
 /**
@@ -44,5 +47,11 @@ export function usePrivateRedis(): RedisFixture {
     },
     cleanup: (...fns) => void teardown.push(...fns),
     runCleanup,
+    openQueue: (name) => {
+      if (!redis) throw new Error('usePrivateRedis: the server starts in before(); open queues inside tests');
+      const queue = new Queue(name, { connection: redis.url });
+      teardown.push(() => queue.close());
+      return queue;
+    },
   };
 }

@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_DIR } from './supervisor-process.js';
+import { collectJsonLines, PROJECT_DIR, type LogLine } from './supervisor-process.js';
 
 const run = promisify(execFile);
 
@@ -79,11 +79,7 @@ export function processGroupMembers(pgid: number): number[] {
   return members;
 }
 
-export interface LoggedLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
+export type LoggedLine = LogLine;
 
 /**
  * A command in a process group of its own (as a shell's `cmd &` with job control makes it),
@@ -99,20 +95,7 @@ export class GroupProcess {
 
   constructor(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
     this.child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, TROUPE_LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let buffered = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        try {
-          this.logs.push(JSON.parse(line) as LoggedLine);
-        } catch {
-          this.logs.push({ level: 0, msg: `unparsed: ${line}` });
-        }
-      }
-    });
+    collectJsonLines(this.child.stdout!, this.logs);
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
     this.drained = new Promise((resolve) => this.child.stdout!.on('close', () => resolve()));

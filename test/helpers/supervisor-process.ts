@@ -11,6 +11,25 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** Collects a child's JSON log lines from its stdout; a line that is not JSON is kept as `unparsed: …`. */
+export function collectJsonLines(stdout: NodeJS.ReadableStream, logs: LogLine[], onLine?: () => void): void {
+  let buffered = '';
+  stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch (err) {
+        logs.push({ level: 0, msg: `unparsed: ${line} (${String(err)})` });
+      }
+    }
+    onLine?.();
+  });
+}
+
 export interface CliRun {
   code: number | null;
   stdout: string;
@@ -54,19 +73,7 @@ export class SupervisorProcess {
       env: { ...process.env, TROUPE_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let buffered = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch (err) {
-          this.logs.push({ level: 0, msg: `unparsed: ${line} (${String(err)})` });
-        }
-      }
+    collectJsonLines(this.child.stdout!, this.logs, () => {
       for (const l of this.listeners) l();
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
