@@ -148,73 +148,45 @@ export class QueueConsumer {
    * the whole batch, leased to nobody): the job comes back marked `corrupt`, with every problem
    * named, and its supervisor fails it without running it. The common case decodes straight
    * through; only a job that failed is decoded again, field by field, to name every problem.
+   * A stored field holding a NUL byte shifts the fields after it: token and attempt come first
+   * and from the script, so the lease is still right, and the rest is reported as damaged.
    */
   private decodeLeased<D>(id: string, meta: string[], data: Buffer, now: number, leaseMs: number): LeasedJob<D> {
-    if (meta.length === META_FIELDS) {
-      try {
-        return this.leasedJob<D>(id, meta, data, now, leaseMs);
-      } catch (err) {
-        if (!(err instanceof CorruptFieldError)) throw err;
-      }
+    if (meta.length !== META_FIELDS) {
+      const unreadable = `a stored field holds a NUL byte (the lease reply had ${meta.length} fields where ${META_FIELDS} were expected)`;
+      return this.leasedJob<D>(id, meta, data, now, leaseMs, new FieldProblems(unreadable));
     }
-    return this.corruptJob<D>(id, meta, data, now, leaseMs);
+    try {
+      return this.leasedJob<D>(id, meta, data, now, leaseMs, undefined);
+    } catch (err) {
+      if (!(err instanceof CorruptFieldError)) throw err;
+      return this.leasedJob<D>(id, meta, data, now, leaseMs, new FieldProblems());
+    }
   }
 
-  /** The common case: every field decodes, straight through. */
-  private leasedJob<D>(id: string, m: string[], data: Buffer, now: number, leaseMs: number): LeasedJob<D> {
-    const dataType = decodeDataType(m[3]!);
-    const metadata = decodeMetadata(m[9]!);
+  /** `m`: lease.lua's meta fields. Without `problems` the first bad field throws. */
+  private leasedJob<D>(id: string, m: string[], data: Buffer, now: number, leaseMs: number, problems: FieldProblems | undefined): LeasedJob<D> {
+    const take = <T>(decode: () => T, fallback: T): T => (problems ? problems.take(decode, fallback) : decode());
+    const dataType = take(() => decodeDataType(m[3]!), 'json');
+    const metadata = take(() => decodeMetadata(m[9]!), undefined);
     const job: LeasedJob<D> = {
       queue: this.name,
       id,
       lease: new Lease(id, m[0]!, now + leaseMs),
-      processor: decodeProcessor(m[2]!),
-      data: decodeData(data, dataType) as D,
-      dataType,
-      attempt: Number(m[1]),
-      maxAttempts: decodeCount('maxAttempts', m[4]!, 1),
-      timeoutMs: decodeCount('timeoutMs', m[5]!),
-      enqueuedAt: decodeCount('enqueuedAt', m[6]!),
-      dueAt: decodeCount('runAt', m[10]!),
-      leasedAt: now,
-      priority: decodePriority(m[7]!),
-      backoff: decodeStoredBackoff(m[8]!),
-      ...(metadata ? { metadata } : {}),
-    };
-    return job;
-  }
-
-  /**
-   * A job some field of which cannot be decoded, decoded again field by field so its report
-   * names every problem. A stored field holding a NUL byte shifts the fields after it; token
-   * and attempt come first and from the script, so the lease is still right.
-   */
-  private corruptJob<D>(id: string, m: string[], data: Buffer, now: number, leaseMs: number): LeasedJob<D> {
-    const problems = new FieldProblems();
-    const aligned = m.length === META_FIELDS;
-    if (!aligned) problems.list.push(`a stored field holds a NUL byte (the lease reply had ${m.length} fields where ${META_FIELDS} were expected)`);
-    const field = (i: number): string => (aligned ? m[i]! : '');
-    const take = <T>(decode: () => T, fallback: T): T => (aligned ? problems.take(decode, fallback) : fallback);
-    const dataType = take(() => decodeDataType(field(3)), 'json');
-    const metadata = take(() => decodeMetadata(field(9)), undefined);
-    return {
-      queue: this.name,
-      id,
-      lease: new Lease(id, m[0]!, now + leaseMs),
-      processor: take(() => decodeProcessor(field(2)), ''),
+      processor: take(() => decodeProcessor(m[2]!), ''),
       data: take(() => decodeData(data, dataType), null) as D,
       dataType,
       attempt: Number(m[1]),
-      maxAttempts: take(() => decodeCount('maxAttempts', field(4), 1), 1),
-      timeoutMs: take(() => decodeCount('timeoutMs', field(5)), 0),
-      enqueuedAt: take(() => decodeCount('enqueuedAt', field(6)), now),
-      dueAt: take(() => decodeCount('runAt', field(10)), 0),
+      maxAttempts: take(() => decodeCount('maxAttempts', m[4]!, 1), 1),
+      timeoutMs: take(() => decodeCount('timeoutMs', m[5]!), 0),
+      enqueuedAt: take(() => decodeCount('enqueuedAt', m[6]!), now),
+      dueAt: take(() => decodeCount('runAt', m[10]!), 0),
       leasedAt: now,
-      priority: take(() => decodePriority(field(7)), 'normal'),
-      backoff: take(() => decodeStoredBackoff(field(8)), decodeBackoff(undefined)),
+      priority: take(() => decodePriority(m[7]!), 'normal'),
+      backoff: take(() => decodeStoredBackoff(m[8]!), decodeBackoff(undefined)),
       ...(metadata ? { metadata } : {}),
-      ...(problems.list.length > 0 ? { corrupt: problems.list } : {}),
     };
+    return problems && problems.list.length > 0 ? { ...job, corrupt: problems.list } : job;
   }
 
   /** Extends many leases in one call; returns the ids whose lease is lost (stop working on them). */

@@ -93,7 +93,13 @@ export function decodeStoredBackoff(text: string): BackoffPolicy {
 export class FieldProblems {
   readonly list: string[] = [];
 
+  /** `unreadable`: why the fields cannot be told apart at all; then it is the one problem and every field takes its fallback. */
+  constructor(private readonly unreadable?: string) {
+    if (unreadable !== undefined) this.list.push(unreadable);
+  }
+
   take<T>(decode: () => T, fallback: T): T {
+    if (this.unreadable !== undefined) return fallback;
     try {
       return decode();
     } catch (err) {
