@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { physicalLimit, pctOf, threadCounts } from '../bench/lib/cpu-limit.js';
-import { capacityOf, medianCapacity, type Capacity } from '../bench/lib/latency-capacity.js';
+import { capacityOf, consumerBound, medianCapacity, type Capacity, type MeasuredCapacity } from '../bench/lib/latency-capacity.js';
 import { aggregate, interleaveRounds, type PhaseSpec, type RoundResult } from '../bench/lib/latency-aggregate.js';
 import { latencyReport, recordAll, type JobTimes } from '../bench/lib/latency-record.js';
+import { capacityWarnings, ownCapacityTarget } from '../bench/lib/latency-tables.js';
 import { ProducerProcess } from '../bench/lib/paced-client.js';
+import { ProducerPool } from '../bench/lib/paced-pool.js';
+import type { SendReport } from '../bench/lib/paced-protocol.js';
+import { mergeSendReports, producerCount, shardIndices, splitJobs } from '../bench/lib/paced-split.js';
 import { clockOffsetBounds, commonRates, levelRates, pacedPlan, pacerStep, PRECISE_BELOW_MS, scheduledAt, wallNow } from '../bench/lib/paced-schedule.js';
 import { Queue } from '../src/index.js';
 import { SHARED_REDIS_URL, uniqueQueue } from './helpers/redis-server.js';
@@ -89,7 +93,7 @@ test('rounds fold into one row per phase: p50/p99 are the median over rounds, p9
   const round = (spec: PhaseSpec, r: number, times: JobTimes[]): RoundResult => ({
     spec,
     round: r,
-    send: { sent: times.length, failed: 0, sendingMs: 1 },
+    send: { sent: times.length, failed: 0, sendingMs: 1, firstAt: 0, lastAt: 1 },
     recorder: recordAll(times),
     loadAvg: 1,
   });
@@ -136,6 +140,104 @@ test('capacity is jobs over first send to last completion, and says who set the 
   assert.deepEqual(medianCapacity([probe(300), probe(100)]).drainRates, [300, 100]);
 });
 
+test('an open-loop schedule split across P producers sends every slot exactly once, at the single schedule\'s times', () => {
+  const plan = pacedPlan(30_000, 2_000);
+  const single = Array.from({ length: plan.count }, (_, i) => scheduledAt(plan, 5_000, i));
+  for (const of of [1, 2, 3, 4, 7]) {
+    const shards = Array.from({ length: of }, (_, index) => shardIndices(plan.count, { index, of }));
+    const times = new Map<number, number>();
+    shards.forEach((slots, k) => {
+      for (const i of slots) {
+        assert.equal(i % of, k, `producer ${k} of ${of} sends only the slots i ≡ ${k} mod ${of}`);
+        assert.equal(times.has(i), false, `slot ${i} sent twice (P = ${of})`);
+        times.set(i, scheduledAt(plan, 5_000, i));
+      }
+      assert.deepEqual(slots, [...slots].sort((a, b) => a - b), 'each producer walks its slots in time order');
+    });
+    const union = [...times.keys()].sort((a, b) => a - b).map((i) => times.get(i)!);
+    assert.deepEqual(union, single, `P = ${of}: the union is the one evenly spaced schedule`);
+    const sizes = shards.map((s) => s.length);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `P = ${of}: shares ${sizes.join(', ')}`);
+  }
+  assert.deepEqual(shardIndices(2, { index: 2, of: 3 }), [], 'more producers than jobs: the extra ones send nothing');
+  assert.throws(() => shardIndices(10, { index: 3, of: 3 }), RangeError);
+  assert.throws(() => shardIndices(10, { index: 0, of: 0 }), RangeError);
+  assert.deepEqual(splitJobs(10, 3), [4, 3, 3]);
+  assert.deepEqual(splitJobs(2, 3), [1, 1, 0]);
+});
+
+test('producers\' send reports merge into one: counts add up, the sending span runs from the first send to the last', () => {
+  const r = (sent: number, firstAt: number, lastAt: number, failed = 0, firstError?: string): SendReport => ({
+    sent,
+    failed,
+    sendingMs: lastAt - firstAt,
+    firstAt,
+    lastAt,
+    ...(firstError ? { firstError } : {}),
+  });
+  const merged = mergeSendReports([r(100, 1_010, 1_200), r(100, 1_000, 1_150, 2, 'boom'), r(0, Number.NaN, Number.NaN)]);
+  assert.deepEqual(merged, { sent: 200, failed: 2, sendingMs: 200, firstAt: 1_000, lastAt: 1_200, firstError: 'boom' });
+  assert.equal(mergeSendReports([r(0, Number.NaN, Number.NaN)]).sendingMs, 0);
+  assert.throws(() => mergeSendReports([]), RangeError);
+});
+
+/** Three producers' interleaved stamps: `sendEvery` ms apart overall, completions `doneEvery` ms apart. */
+function threeProducers(n: number, sendEvery: number, doneEvery: number) {
+  const stamps = Array.from({ length: n }, (_, i) => ({ sentAt: 1000 + i * sendEvery, completedAt: 1000 + (i + 1) * doneEvery }));
+  const reports = [0, 1, 2].map((k): SendReport => {
+    const mine = stamps.filter((_, i) => i % 3 === k);
+    return { sent: mine.length, failed: 0, sendingMs: mine.at(-1)!.sentAt - mine[0]!.sentAt, firstAt: mine[0]!.sentAt, lastAt: mine.at(-1)!.sentAt };
+  });
+  return { stamps, send: mergeSendReports(reports) };
+}
+
+test('capacity from several producers: the verdict compares their combined send rate with completions', () => {
+  // Together 30k/s against a consumer completing 20k/s: a backlog, so the consumer set the rate,
+  // though each producer alone sent only 10k/s.
+  const strong = threeProducers(3000, 1 / 30, 1 / 20);
+  const c = capacityOf(strong.stamps, strong.send.sendingMs);
+  assert.equal(Math.round(c.sendRate), 30_000);
+  assert.equal(Math.round(c.drainRate), 20_000);
+  assert.equal(c.limitedBy, 'consumer');
+  const weak = threeProducers(3000, 1 / 20, 1 / 20);
+  assert.equal(capacityOf(weak.stamps, weak.send.sendingMs).limitedBy, 'producer');
+});
+
+const capacity = (verdicts: Array<Capacity['limitedBy']>, drainRate = 30_000): MeasuredCapacity =>
+  medianCapacity(verdicts.map((limitedBy, i) => ({ jobs: 20_000, drainRate: drainRate + i, sendRate: drainRate * 1.5, limitedBy })));
+
+test('a capacity counts as the consumer\'s only when the median probe and most probes backlogged', () => {
+  assert.equal(consumerBound(capacity(['consumer', 'consumer', 'consumer'])), true);
+  assert.equal(consumerBound(capacity(['producer', 'consumer', 'consumer'])), true, 'median (30,001) and 2 of 3 backlogged');
+  assert.equal(consumerBound(capacity(['consumer', 'producer', 'consumer'])), false, 'the median probe kept up');
+  assert.equal(consumerBound(capacity(['consumer', 'producer'])), false, '1 of 2 is not most');
+});
+
+test('the 50%-of-own-capacity target is judged only on a consumer-bound capacity, and a producer-bound one is warned about', () => {
+  const half: PhaseSpec = { system: 'troupe', rate: 15_000, fraction: 0.5 };
+  const rows = aggregate([0, 1, 2].map((round) => ({ spec: half, round, send: { sent: 1000, failed: 0, sendingMs: 1, firstAt: 0, lastAt: 1 }, recorder: recordAll(jobs(1000, () => 3)), loadAvg: 1 })));
+  const judged = ownCapacityTarget(rows, capacity(['consumer', 'consumer', 'consumer']));
+  assert.equal(judged.met, true, judged.measured);
+  assert.match(judged.measured, /^3\.00 ms at 15,000 jobs\/s/);
+  const slow = aggregate([{ spec: half, round: 0, send: { sent: 1000, failed: 0, sendingMs: 1, firstAt: 0, lastAt: 1 }, recorder: recordAll(jobs(1000, () => 6)), loadAvg: 1 }]);
+  assert.equal(ownCapacityTarget(slow, capacity(['consumer'])).met, false, '6 ms is over 5 ms');
+
+  const producerBound = capacity(['producer', 'producer', 'consumer']);
+  const notJudged = ownCapacityTarget(rows, producerBound);
+  assert.equal(notJudged.met, false);
+  assert.match(notJudged.measured, /not judged.*producers/);
+  const warnings = capacityWarnings(new Map([['troupe', producerBound], ['bullmq-inline', capacity(['consumer'])]]));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /^Troupe's capacity .* set by the producers.*cannot be judged/);
+});
+
+test('the producer count comes from its environment variable, or the default', () => {
+  assert.equal(producerCount(undefined, 3, 'X'), 3);
+  assert.equal(producerCount('', 3, 'X'), 3);
+  assert.equal(producerCount('5', 3, 'X'), 5);
+  for (const bad of ['0', '-1', '2.5', 'many']) assert.throws(() => producerCount(bad, 3, 'X'), RangeError, bad);
+});
+
 test('cpu bench arithmetic: the physical limit counts busy cores, not threads', () => {
   assert.equal(physicalLimit(1, 2, 5), 200);
   assert.equal(physicalLimit(2, 2, 5), 400);
@@ -168,6 +270,33 @@ test('the producer process sends on its schedule: every payload carries its slot
     for (const { data } of jobs) assert.ok(data.a >= data.s + offset.low - 0.01, `sent ${data.s - data.a} ms early`);
   } finally {
     await producer.stop();
+    await queue.clear('pending');
+    await queue.close();
+  }
+});
+
+test('a pool of producers shares one schedule (each slot sent once) and a bulk flood (every job stamped)', async () => {
+  const queueName = uniqueQueue('paced-pool');
+  const queue = new Queue<{ s: number; a: number }>(queueName, { connection: SHARED_REDIS_URL });
+  const pool = ProducerPool.start(3);
+  try {
+    await pool.open('troupe', SHARED_REDIS_URL, queueName);
+    const startAt = wallNow() + 300;
+    const report = await pool.paced(queueName, 'noop', 200, 250, startAt);
+    assert.deepEqual({ sent: report.sent, failed: report.failed }, { sent: 50, failed: 0 });
+    const paced = await queue.listJobs('pending', { limit: 100 });
+    const slots = paced.map((j) => Math.round((j.data.s - startAt) / 5)).sort((a, b) => a - b);
+    assert.deepEqual(slots, Array.from({ length: 50 }, (_, i) => i), 'the three producers sent slots 0..49, each once');
+    await queue.clear('pending');
+
+    const flood = await pool.flood(queueName, 'noop', 1_000, 2, 128);
+    assert.deepEqual({ sent: flood.sent, failed: flood.failed }, { sent: 1_000, failed: 0 });
+    assert.ok(flood.lastAt >= flood.firstAt && flood.sendingMs === flood.lastAt - flood.firstAt);
+    const flooded = await queue.listJobs('pending', { limit: 2_000 });
+    assert.equal(flooded.length, 1_000);
+    for (const { data } of flooded) assert.ok(data.a >= flood.firstAt && data.a <= flood.lastAt && data.s === data.a, 'every bulk job carries its call\'s send stamp');
+  } finally {
+    await pool.stop();
     await queue.clear('pending');
     await queue.close();
   }

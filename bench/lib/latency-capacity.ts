@@ -1,7 +1,8 @@
 /**
- * A system's capacity as the latency bench measures it: single jobs enqueued by a producer as
- * fast as it can go, and the rate at which they complete. Whoever was slower sets that rate; the
- * bench says which, because a producer-bound figure is only a lower bound on the consumer.
+ * A system's capacity as the latency bench measures it: jobs enqueued by the producer processes
+ * as fast as they go, and the rate at which they complete. Whoever was slower sets that rate; the
+ * bench says which, because a producer-bound figure is only a lower bound on the consumer, and
+ * load levels taken as fractions of it are fractions of the producers, not of the system.
  */
 
 export interface SendAndDone {
@@ -39,14 +40,26 @@ export function capacityOf(stamps: readonly SendAndDone[], sendingMs: number): C
 
 /**
  * Several capacity probes reduced to one: the probe with the median drain rate (so its send rate
- * and verdict stay consistent with it), plus every probe's drain rate for the spread.
+ * and verdict stay consistent with it), plus every probe's drain rate and verdict for the spread.
  */
-export type MeasuredCapacity = Capacity & { drainRates: number[] };
+export type MeasuredCapacity = Capacity & {
+  drainRates: number[];
+  /** How many of the probes the consumer set (a backlog built up in each). */
+  consumerBoundProbes: number;
+};
 
 export function medianCapacity(probes: readonly Capacity[]): MeasuredCapacity {
   if (probes.length === 0) throw new RangeError('no capacity probes');
   const sorted = [...probes].sort((a, b) => a.drainRate - b.drainRate);
   // The lower middle for an even count: a capacity read too high would overload every level.
   const median = sorted[(sorted.length - 1) >> 1]!;
-  return { ...median, drainRates: probes.map((p) => p.drainRate) };
+  return { ...median, drainRates: probes.map((p) => p.drainRate), consumerBoundProbes: probes.filter((p) => p.limitedBy === 'consumer').length };
+}
+
+/**
+ * Whether load levels taken as fractions of this capacity are fractions of the consumer: only
+ * when the median probe and most probes had a backlog, so one lucky probe does not vouch for it.
+ */
+export function consumerBound(c: MeasuredCapacity): boolean {
+  return c.limitedBy === 'consumer' && c.consumerBoundProbes * 2 > c.drainRates.length;
 }

@@ -1,7 +1,7 @@
-/** The bench's side of the producer process: fork it, talk to it one request at a time, stop it. */
+/** The bench's side of one producer process: fork it, talk to it one request at a time, stop it (paced-pool.ts runs several). */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FromProducer, ProducerSystem, SendReport, ToProducer } from './paced-protocol.js';
+import type { FromProducer, ProducerSystem, SendReport, Shard, ToProducer } from './paced-protocol.js';
 import { clockOffsetBounds, wallNow, type ClockSample } from './paced-schedule.js';
 
 const ENTRY = fileURLToPath(new URL('./paced-producer.ts', import.meta.url));
@@ -71,12 +71,14 @@ export class ProducerProcess {
     await this.request({ kind: 'open', system, redisUrl, queue });
   }
 
-  async flood(queue: string, processor: string, jobs: number, window: number): Promise<SendReport> {
-    return sendReport(await this.request({ kind: 'flood', queue, processor, jobs, window }));
+  /** `jobs` as fast as it goes, `batch` jobs per enqueue call, `window` calls in flight. */
+  async flood(queue: string, processor: string, jobs: number, window: number, batch = 1): Promise<SendReport> {
+    return sendReport(await this.request({ kind: 'flood', queue, processor, jobs, window, batch }));
   }
 
-  async paced(queue: string, processor: string, rate: number, durationMs: number, startAt: number): Promise<SendReport> {
-    return sendReport(await this.request({ kind: 'paced', queue, processor, rate, durationMs, startAt }));
+  /** The open-loop schedule, or only `shard`'s slots of it when several producers share it. */
+  async paced(queue: string, processor: string, rate: number, durationMs: number, startAt: number, shard: Shard = { index: 0, of: 1 }): Promise<SendReport> {
+    return sendReport(await this.request({ kind: 'paced', queue, processor, rate, durationMs, startAt, shard }));
   }
 
   /** Closes the producer's client and waits for the process to end; kills it if it does not. */
