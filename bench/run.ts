@@ -21,7 +21,7 @@ import { gatherTargets, renderResultText, targetsTable, writeReport, writeSummar
  * Bench modules (bench/<name>.ts, each exporting `bench`), in the order they run. They are
  * imported only when selected, so one bench's heavy imports do not slow another's start.
  */
-const BENCHES = ['end-to-end', 'cpu', 'latency', 'processors', 'resources', 'queue-ops', 'cluster', 'dashboard', 'pdf-engines'] as const;
+const BENCHES = ['end-to-end', 'cpu', 'latency', 'processors', 'resources', 'queue-ops', 'scale', 'cluster', 'dashboard', 'pdf-engines'] as const;
 
 async function loadBench(name: string): Promise<Bench> {
   const mod = (await import(`./${name}.js`)) as { bench: Bench };
