@@ -26,7 +26,7 @@ export interface ScaleConfig {
 
 /** Slices of 5,000: at the smallest depth the queue stays within 10k to 15k pending while measured. */
 export const FULL: ScaleConfig = {
-  depth: { depths: [10_000, 100_000, 1_000_000], slice: 5_000, rounds: 10, warmJobs: 2_000, scriptJobs: 2_560 },
+  depth: { depths: [10_000, 100_000, 1_000_000], slice: 5_000, rounds: 30, warmJobs: 2_000, scriptJobs: 2_560 },
   queues: { counts: [1, 10, 100], jobs: 60_000, warmJobs: 1_000, idleMs: 10_000, rounds: 3 },
 };
 export const QUICK: ScaleConfig = {
@@ -46,13 +46,18 @@ export async function measureDepth(options: Pick<BenchOptions, 'log' | 'progress
       m.fills.set(s.depth, fill);
       options.log(`scale: ${fmtInt(s.depth)} pending in ${fill.seconds.toFixed(1)} s (${fmtInt(s.depth / fill.seconds)} jobs/s), ${fmtInt((fill.after.used - fill.before.used) / s.depth)} bytes each`);
       // An untimed slice at this depth, so the first timed one is not the first after a fill.
+      await s.topUp(config.slice);
       await s.slice(config.slice);
     }
     const bar = options.progress('scale depth rounds', config.rounds);
     try {
       for (let r = 0; r < config.rounds; r++) {
         const round = new Map<number, SliceResult>();
-        for (const s of rotate(servers, r)) round.set(s.depth, await s.slice(config.slice));
+        const order = rotate(servers, r);
+        // Every top-up first, then the timed slices back to back: the depths compared within a
+        // round are measured within a second or so of each other, under the same outside load.
+        for (const s of order) await s.topUp(config.slice);
+        for (const s of order) round.set(s.depth, await s.slice(config.slice));
         m.rounds.push(round);
         const line = config.depths.map((d) => `${fmtInt(d)}: ${fmtInt(config.slice / round.get(d)!.seconds)}`).join(', ');
         options.log(`scale depth round ${r + 1}/${config.rounds}  jobs/s at ${line}`);
@@ -133,7 +138,7 @@ export async function runScale(options: BenchOptions, config: ScaleConfig): Prom
       `${started.toISOString()}, commit ${commit} (read at the start)`,
       machineLine(version),
       loadLine(loadBefore),
-      `depth: ${config.depth.depths.map(fmtInt).join(', ')} pending jobs, one redis-server each, ${config.depth.rounds} rounds of one ${fmtInt(config.depth.slice)}-job slice per depth (order rotated every round) after a ${fmtInt(config.depth.warmJobs)}-job warm-up and one untimed slice`,
+      `depth: ${config.depth.depths.map(fmtInt).join(', ')} pending jobs, one redis-server each, ${config.depth.rounds} rounds of one ${fmtInt(config.depth.slice)}-job slice per depth (every depth topped up first, then the timed slices back to back, in an order rotated every round) after a ${fmtInt(config.depth.warmJobs)}-job warm-up and one untimed slice`,
       `queues: one supervisor (2 threads) serving ${config.queues.counts.join(', ')} queues, ${config.queues.rounds} round${config.queues.rounds > 1 ? 's' : ''} (order rotated), ${fmtInt(config.queues.jobs)} jobs per drain, idle window ${config.queues.idleMs / 1000} s`,
       'why the queue API for depth: a supervisor cannot stop after exactly one slice of a deeper queue (it leases ahead), and its main thread, the bottleneck at tiny jobs, would hide a Redis-side cost of depth; the queue-count part uses the real supervisor',
     ],

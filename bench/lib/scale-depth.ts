@@ -2,8 +2,8 @@
  * The scale bench's depth part: one private redis-server per depth, each holding one queue of
  * `depth` pending no-op jobs, and slices of lease+complete taken from it through the queue API
  * (the same Lua scripts the supervisor's lease loop and acker call, in batches of 128) while the
- * depth stays where it is. Each slice is topped up first, untimed, so it runs from depth + slice
- * pending down to depth.
+ * depth stays where it is. Each slice is topped up first (topUp, untimed), so it runs from
+ * depth + slice pending down to depth.
  */
 import { Redis } from 'ioredis';
 import { Queue, QueueConsumer } from '../../src/index.js';
@@ -104,9 +104,14 @@ export class DepthQueue {
     return { depth: this.depth, seconds, before, after };
   }
 
-  /** Tops up `jobs` (untimed), then leases and completes that many, timed; the depth is back where it was. */
-  async slice(jobs: number): Promise<SliceResult> {
+  /** Untimed: adds the jobs the next slice takes, so the slice runs from depth + jobs down to depth. */
+  async topUp(jobs: number): Promise<void> {
     await this.add(jobs);
+    await this.expectPending(this.depth + jobs);
+  }
+
+  /** Leases and completes `jobs` after a topUp(jobs), timed; the depth is back where it was. */
+  async slice(jobs: number): Promise<SliceResult> {
     await this.expectPending(this.depth + jobs);
     const probe = commandStatsProbe(this.admin);
     const cpuBefore = await redisCpuSeconds(this.admin);
@@ -122,8 +127,7 @@ export class DepthQueue {
 
   /** A slice under SLOWLOG (every command logged with its server time): untimed, for the per-script split. */
   async scriptTimes(jobs: number): Promise<ScriptTimes> {
-    await this.add(jobs);
-    await this.expectPending(this.depth + jobs);
+    await this.topUp(jobs);
     const calls = 2 * Math.ceil(jobs / LEASE_BATCH);
     // Redis logs the commands a script runs as entries of their own (about 3 per job here).
     const entries = await withSlowlogOfEverything(this.admin, jobs * SLOWLOG_ENTRIES_PER_JOB + 1000, async () => {

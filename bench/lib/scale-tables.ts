@@ -65,7 +65,7 @@ export function depthTable(m: DepthMeasured): Table {
       fmtPerJob(sliceMedian(m, d, (s) => perJob(s.counts, s.jobs).total)),
     ]),
     notes: [
-      `each depth on a redis-server of its own (so the keyspace is that depth's alone), one queue filled once to N pending no-op jobs; before every slice ${fmtInt(m.slice)} jobs are added (untimed), so a slice runs from N + ${fmtInt(m.slice)} down to N pending, and the pending count is checked before and after`,
+      `each depth on a redis-server of its own (so the keyspace is that depth's alone), one queue filled once to N pending no-op jobs; at the start of every round each depth gets ${fmtInt(m.slice)} jobs more (untimed), then the timed slices run back to back, each from N + ${fmtInt(m.slice)} down to N pending (the pending count is checked before and after)`,
       'a slice: QueueConsumer.lease(owner, 128) then complete(128 results) until the slice is done, one client in the bench process, completed jobs removed at once (keepCompleted { count: 0 }); these are the lease and complete scripts a supervisor\'s lease loop and acker call, without the supervisor\'s own CPU in the way',
       '÷ smallest depth: this depth\'s rate over the smallest depth\'s, paired within each round (the depths ran back to back, in an order rotated every round), median over rounds',
       'lease / complete µs/job (client): time inside those calls as the bench saw it (round trip, Redis, decoding) per job; Redis CPU: INFO cpu used_cpu_user + used_cpu_sys over the slice; script time: INFO commandstats usec of EVALSHA (lease and complete together; it includes what the scripts ran)',
