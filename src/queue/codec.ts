@@ -3,9 +3,17 @@ import { ErrorCode, ValidationError } from './errors.js';
 /** How a payload is stored: JSON text, or raw bytes (never base64: a 1 MB PDF stays 1 MB). */
 export type PayloadType = 'json' | 'bytes';
 
+/**
+ * JSON stays a string: ioredis writes a command whose arguments are all strings as one string,
+ * while a single Buffer argument switches the whole command to assembling a Buffer piece by
+ * piece (two byte-length scans and a copy per argument). With JSON as Buffers, that slow path
+ * was every enqueue's and every completion's.
+ */
 export interface EncodedPayload {
-  value: Buffer;
+  value: Buffer | string;
   type: PayloadType;
+  /** Size as stored (UTF-8 bytes for JSON). */
+  bytes: number;
 }
 
 const LOSSY_OBJECTS: ReadonlyArray<[abstract new (...args: never[]) => unknown, string]> = [
@@ -63,20 +71,22 @@ export function assertSerialisable(value: unknown, path: string, ancestors: unkn
 export function encodePayload(data: unknown, maxBytes: number, field = 'data'): EncodedPayload {
   let encoded: EncodedPayload;
   if (Buffer.isBuffer(data)) {
-    encoded = { value: data, type: 'bytes' };
+    encoded = { value: data, type: 'bytes', bytes: data.byteLength };
   } else if (ArrayBuffer.isView(data)) {
     // Any typed array or DataView is bytes: its memory is taken as is, without a copy.
-    encoded = { value: Buffer.from(data.buffer, data.byteOffset, data.byteLength), type: 'bytes' };
+    encoded = { value: Buffer.from(data.buffer, data.byteOffset, data.byteLength), type: 'bytes', bytes: data.byteLength };
   } else if (data instanceof ArrayBuffer) {
-    encoded = { value: Buffer.from(data), type: 'bytes' };
+    encoded = { value: Buffer.from(data), type: 'bytes', bytes: data.byteLength };
   } else {
     assertSerialisable(data, field, []);
-    encoded = { value: Buffer.from(JSON.stringify(data ?? null)), type: 'json' };
+    // JSON.stringify escapes lone surrogates, so the text is valid UTF-8 and stored byte for byte.
+    const text = JSON.stringify(data ?? null);
+    encoded = { value: text, type: 'json', bytes: Buffer.byteLength(text) };
   }
-  if (encoded.value.byteLength > maxBytes) {
+  if (encoded.bytes > maxBytes) {
     throw new ValidationError(
       field,
-      `is ${encoded.value.byteLength} bytes, over the limit of ${maxBytes} bytes; raise maxPayloadBytes or store the content elsewhere and send a reference`,
+      `is ${encoded.bytes} bytes, over the limit of ${maxBytes} bytes; raise maxPayloadBytes or store the content elsewhere and send a reference`,
       ErrorCode.PayloadTooLarge,
     );
   }

@@ -47,7 +47,7 @@ export function readSample(path: string | undefined): Sample {
   }
   try {
     const encoded = encodePayload(data, DEFAULT_QUEUE_OPTIONS.maxPayloadBytes, 'sample');
-    return { path, data, kind, bytes: encoded.value.byteLength };
+    return { path, data, kind, bytes: encoded.bytes };
   } catch (err) {
     if (err instanceof ValidationError) throw new TuneInputError(`--sample: ${path} ${err.detail}`);
     throw err;
