@@ -20,17 +20,17 @@ import { fmtInt, rotate } from './lib/stats.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface ScaleConfig {
-  depth: { depths: number[]; slice: number; rounds: number; warmJobs: number; /** Jobs in the untimed SLOWLOG pass per depth. */ scriptJobs: number };
+  depth: { depths: number[]; slice: number; rounds: number; warmJobs: number; /** The untimed SLOWLOG passes: jobs per depth per pass, and passes (depth order rotated). */ scriptJobs: number; scriptRounds: number };
   queues: QueuesConfig & { counts: number[]; rounds: number };
 }
 
 /** Slices of 5,000: at the smallest depth the queue stays within 10k to 15k pending while measured. */
 export const FULL: ScaleConfig = {
-  depth: { depths: [10_000, 100_000, 1_000_000], slice: 5_000, rounds: 30, warmJobs: 2_000, scriptJobs: 2_560 },
+  depth: { depths: [10_000, 100_000, 1_000_000], slice: 5_000, rounds: 30, warmJobs: 2_000, scriptJobs: 1_280, scriptRounds: 5 },
   queues: { counts: [1, 10, 100], jobs: 60_000, warmJobs: 1_000, idleMs: 10_000, rounds: 3 },
 };
 export const QUICK: ScaleConfig = {
-  depth: { depths: [1_000, 10_000], slice: 500, rounds: 2, warmJobs: 500, scriptJobs: 512 },
+  depth: { depths: [1_000, 10_000], slice: 500, rounds: 2, warmJobs: 500, scriptJobs: 512, scriptRounds: 1 },
   queues: { counts: [1, 10, 100], jobs: 3_000, warmJobs: 200, idleMs: 2_000, rounds: 1 },
 };
 
@@ -38,7 +38,7 @@ export async function measureDepth(options: Pick<BenchOptions, 'log' | 'progress
   const servers: DepthQueue[] = [];
   try {
     for (const depth of config.depths) servers.push(await DepthQueue.open(depth));
-    const m: DepthMeasured = { depths: config.depths, slice: config.slice, scriptJobs: config.scriptJobs, rounds: [], fills: new Map(), scripts: new Map() };
+    const m: DepthMeasured = { depths: config.depths, slice: config.slice, scriptJobs: config.scriptJobs, scriptRounds: config.scriptRounds, rounds: [], fills: new Map(), scripts: new Map() };
     for (const s of servers) {
       await s.warm(config.warmJobs);
       options.log(`scale: filling the queue to ${fmtInt(s.depth)} pending`);
@@ -66,7 +66,15 @@ export async function measureDepth(options: Pick<BenchOptions, 'log' | 'progress
     } finally {
       bar.done();
     }
-    for (const s of servers) m.scripts.set(s.depth, await s.scriptTimes(config.scriptJobs));
+    for (const s of servers) m.scripts.set(s.depth, { lease: [], complete: [] });
+    for (let r = 0; r < config.scriptRounds; r++) {
+      for (const s of rotate(servers, r)) {
+        const times = await s.scriptTimes(config.scriptJobs);
+        const all = m.scripts.get(s.depth)!;
+        all.lease.push(...times.lease);
+        all.complete.push(...times.complete);
+      }
+    }
     return m;
   } finally {
     for (const s of servers) await s.close();

@@ -82,7 +82,7 @@ describe('the completion reader counts completed jobs from the events streams', 
 
 describe('the scale bench on small sizes', () => {
   test('depth part: every slice leases and completes its jobs at each depth, memory and script times are read', async () => {
-    const config = { depths: [300, 3_000], slice: 256, rounds: 2, warmJobs: 128, scriptJobs: 256 };
+    const config = { depths: [300, 3_000], slice: 256, rounds: 2, warmJobs: 128, scriptJobs: 256, scriptRounds: 2 };
     const m = await measureDepth(quiet, config);
     assert.equal(m.rounds.length, 2);
     for (const round of m.rounds) {
@@ -97,7 +97,7 @@ describe('the scale bench on small sizes', () => {
     for (const d of config.depths) {
       const fill = m.fills.get(d)!;
       assert.ok(fill.after.used > fill.before.used, `memory grew with ${d} jobs`);
-      assert.deepEqual([m.scripts.get(d)!.lease.length, m.scripts.get(d)!.complete.length], [2, 2]);
+      assert.deepEqual([m.scripts.get(d)!.lease.length, m.scripts.get(d)!.complete.length], [4, 4], "2 passes of 2 lease and 2 complete calls");
     }
     assert.equal(depthTable(m).rows.length, 2);
     assert.equal(scriptTable(m).rows.length, 2);

@@ -14,6 +14,7 @@ export interface DepthMeasured {
   depths: number[];
   slice: number;
   scriptJobs: number;
+  scriptRounds: number;
   /** One slice per depth per round, the depths in an order rotated every round. */
   rounds: Array<Map<number, SliceResult>>;
   fills: Map<number, DepthFill>;
@@ -52,7 +53,7 @@ function sliceMedian(m: DepthMeasured, depth: number, pick: (s: SliceResult) => 
 export function depthTable(m: DepthMeasured): Table {
   return {
     title: `Lease+complete with N jobs pending: slices of ${fmtInt(m.slice)} jobs, lease ${128} + complete per call, one client`,
-    headers: ['pending', 'jobs/s', '÷ smallest depth', 'lease µs/job (client)', 'complete µs/job (client)', 'Redis CPU µs/job', 'script time µs/job', 'commands/job'],
+    headers: ['pending', 'jobs/s', '÷ smallest depth', 'lease µs/job (client)', 'complete µs/job (client)', 'Redis CPU µs/job', 'Redis CPU ÷ smallest', 'script time µs/job', 'commands/job'],
     textColumns: [],
     rows: m.depths.map((d) => [
       fmtInt(d),
@@ -61,13 +62,14 @@ export function depthTable(m: DepthMeasured): Table {
       fmtPerJob(sliceMedian(m, d, (s) => us(s.leaseSeconds, s.jobs))),
       fmtPerJob(sliceMedian(m, d, (s) => us(s.completeSeconds, s.jobs))),
       fmtPerJob(sliceMedian(m, d, (s) => us(s.redisCpuSeconds, s.jobs))),
+      d === m.depths[0] ? '—' : fmtRatio(median(m.rounds.map((r) => r.get(d)!.redisCpuSeconds / r.get(m.depths[0]!)!.redisCpuSeconds))),
       fmtPerJob(sliceMedian(m, d, (s) => perJob(s.counts, s.jobs).scriptUsec)),
       fmtPerJob(sliceMedian(m, d, (s) => perJob(s.counts, s.jobs).total)),
     ]),
     notes: [
       `each depth on a redis-server of its own (so the keyspace is that depth's alone), one queue filled once to N pending no-op jobs; at the start of every round each depth gets ${fmtInt(m.slice)} jobs more (untimed), then the timed slices run back to back, each from N + ${fmtInt(m.slice)} down to N pending (the pending count is checked before and after)`,
       'a slice: QueueConsumer.lease(owner, 128) then complete(128 results) until the slice is done, one client in the bench process, completed jobs removed at once (keepCompleted { count: 0 }); these are the lease and complete scripts a supervisor\'s lease loop and acker call, without the supervisor\'s own CPU in the way',
-      '÷ smallest depth: this depth\'s rate over the smallest depth\'s, paired within each round (the depths ran back to back, in an order rotated every round), median over rounds',
+      '÷ smallest depth: this depth\'s rate over the smallest depth\'s, paired within each round (the depths ran back to back, in an order rotated every round), median over rounds; Redis CPU ÷ smallest: the same for Redis CPU per job, which outside load moves less than wall-clock rates',
       'lease / complete µs/job (client): time inside those calls as the bench saw it (round trip, Redis, decoding) per job; Redis CPU: INFO cpu used_cpu_user + used_cpu_sys over the slice; script time: INFO commandstats usec of EVALSHA (lease and complete together; it includes what the scripts ran)',
       spreadNote(m.rounds.length),
     ],
@@ -77,7 +79,7 @@ export function depthTable(m: DepthMeasured): Table {
 export function scriptTable(m: DepthMeasured): Table {
   const smallest = m.scripts.get(m.depths[0]!)!;
   return {
-    title: 'Server time per script call with N jobs pending (SLOWLOG, one untimed slice per depth)',
+    title: 'Server time per script call with N jobs pending (SLOWLOG, untimed slices)',
     headers: ['pending', 'lease µs/call', 'lease µs/job', 'lease ÷ smallest', 'complete µs/call', 'complete µs/job', 'complete ÷ smallest'],
     textColumns: [],
     rows: m.depths.map((d) => {
@@ -96,7 +98,7 @@ export function scriptTable(m: DepthMeasured): Table {
       ];
     }),
     notes: [
-      `a further slice of ${fmtInt(m.scriptJobs)} jobs per depth with slowlog-log-slower-than 0, which logs every command with its execution time in Redis (no network, no queueing); lease calls are told from completes by the owner name among their arguments; median over the slice's calls, each of 128 jobs`,
+      `${m.scriptRounds} further slice${m.scriptRounds > 1 ? 's' : ''} of ${fmtInt(m.scriptJobs)} jobs per depth (order rotated) with slowlog-log-slower-than 0, which logs every command with the time Redis spent executing it (no network, no queueing, but wall-clock time: a Redis descheduled by outside load is charged); lease calls are told from completes by the owner name among their arguments; median over all those calls, each of 128 jobs`,
       'untimed and apart from the slices above: Redis 7 also logs each command a script runs, and that logging falls inside the script\'s own time, so these figures are higher than the scripts\' cost in the slices above; it is the same work at every depth, so the ratios stand',
     ],
   };
