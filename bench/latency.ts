@@ -13,7 +13,7 @@ import { capacityOf, medianCapacity, type Capacity, type MeasuredCapacity } from
 import { BULLMQ_INLINE_CONCURRENCY, CONSUMER_LABEL, openConsumer, THREADS, type ConsumerSystem, type LatencyConsumer } from './lib/latency-consumers.js';
 import { aggregate, interleaveRounds, type PhaseSpec, type RoundResult } from './lib/latency-aggregate.js';
 import { fmtMs, recordAll } from './lib/latency-record.js';
-import { capacityTable, capacityWarnings, commonRateTable, e2eChart, latencyTarget, ownCapacityTarget, ownLoadTable, roundsTable } from './lib/latency-tables.js';
+import { capacityTable, capacityWarnings, commonRateTable, commonRateTargets, COMMON_RATE, e2eChart, latencyTarget, ownCapacityTarget, ownLoadTable, roundsTable } from './lib/latency-tables.js';
 import { ProducerPool } from './lib/paced-pool.js';
 import { producerCount } from './lib/paced-split.js';
 import { commonRates, levelRates, wallNow } from './lib/paced-schedule.js';
@@ -27,7 +27,7 @@ const QUICK = { roundMs: 1_000, rounds: 2, capacityJobs: 2_000, capacityRounds: 
 type Config = typeof FULL;
 const FRACTIONS = [0.25, 0.5, 0.75] as const;
 /** BullMQ latency is commonly quoted at 200 jobs/s: measure there too. */
-const FIXED_RATES = [200] as const;
+const FIXED_RATES = [COMMON_RATE] as const;
 const SYSTEMS: readonly ConsumerSystem[] = ['troupe', 'bullmq-inline', 'bullmq-sandboxed'];
 /**
  * The capacity flood: bulk enqueues (Troupe enqueueMany, BullMQ addBulk), `batch` jobs a call,
@@ -161,7 +161,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       ],
       tables: [capacityTable(capacities, { producers, ...FLOOD, rounds: config.capacityRounds }), ownLoadTable(rows, config.rounds), commonRateTable(rows)],
       detailTables: [roundsTable(rounds)],
-      targets: [latencyTarget(rows), ownCapacityTarget(rows, capacities.get('troupe')!)],
+      targets: [latencyTarget(rows), ownCapacityTarget(rows, capacities.get('troupe')!), ...commonRateTargets(rows)],
       charts: [e2eChart(rows, SYSTEMS)],
     };
   } finally {
