@@ -38,6 +38,8 @@ const SYSTEMS = [TROUPE, LIMIT, BULL_INLINE, BULL_SANDBOX_2, BULL_SANDBOX_8, BEE
 const LIMIT_PAIR = [TROUPE, LIMIT] as const;
 
 const GOALS = { sandboxed: 5, inline: 2, bee: 1.5, clientCommandsPerJob: 1, limit: 0.6, supervisorUsPerJob: 10, redisUsPerJob: 12 };
+/** Issue 14: the whole trip of tiny jobs, bulk enqueue then drain, against the two fastest peers. */
+const WHOLE_TRIP_GOALS = { bee: 2, inline: 3 };
 
 type Round = Map<string, PhaseResult<CommandStats>>;
 
@@ -59,6 +61,16 @@ function rates(m: Measured, id: string): number[] {
 /** Troupe's rate over the peer's, paired within each round (adjacent in time), median over rounds. */
 function ratio(m: Measured, peer: string): number {
   return median(m.rounds.map((r) => r.get(peer)!.drainSeconds / r.get(TROUPE.id)!.drainSeconds));
+}
+
+/** The same pairing over enqueue + drain time: the whole trip a batch of tiny jobs makes. */
+function wholeTripRatio(m: Measured, peer: string): number {
+  const trip = (p: PhaseResult<CommandStats>) => p.enqueueSeconds + p.drainSeconds;
+  return median(m.rounds.map((r) => trip(r.get(peer)!) / trip(r.get(TROUPE.id)!)));
+}
+
+function wholeTripRate(m: Measured, id: string): number {
+  return median(m.rounds.map((r) => m.jobs / (r.get(id)!.enqueueSeconds + r.get(id)!.drainSeconds)));
 }
 
 function med(m: Measured, id: string, pick: (p: PhaseResult<CommandStats>) => number): number {
@@ -203,6 +215,15 @@ function targets(m: Measured): TargetResult[] {
       met: r >= goal,
     };
   };
+  const wholeTrip = (peer: SystemUnderTest, goal: number, what: string): TargetResult => {
+    const r = wholeTripRatio(m, peer.id);
+    return {
+      target: `tiny jobs end to end (bulk enqueue + drain) vs ${what}`,
+      goal: `>= ${goal}x`,
+      measured: `${fmtRatio(r)} (${fmtInt(wholeTripRate(m, TROUPE.id))} vs ${fmtInt(wholeTripRate(m, peer.id))} jobs/s over enqueue + drain)`,
+      met: r >= goal,
+    };
+  };
   const audit = auditPerJob(m, TROUPE.id);
   const limitJobs = fmtInt(m.limit.jobs);
   const versusLimit = median(limitRateRatios(m));
@@ -230,6 +251,8 @@ function targets(m: Measured): TargetResult[] {
     versus(sandbox, GOALS.sandboxed, 'BullMQ sandboxed'),
     versus(BULL_INLINE, GOALS.inline, 'BullMQ inline'),
     versus(BEE, GOALS.bee, 'bee-queue'),
+    wholeTrip(BEE, WHOLE_TRIP_GOALS.bee, 'bee-queue'),
+    wholeTrip(BULL_INLINE, WHOLE_TRIP_GOALS.inline, 'BullMQ inline'),
     {
       target: 'Redis commands per job at saturation (client-sent, EVALSHA = 1)',
       goal: `<= ${GOALS.clientCommandsPerJob}`,
