@@ -95,8 +95,8 @@ export class QueueConsumer {
   /** Lease call ids: unique per consumer object, so a repeat of one call is recognisable. */
   private readonly callPrefix = `${randomBytes(6).toString('hex')}-`;
   private leaseCalls = 0;
-  /** The id of a lease call that failed without an answer (it may have run). */
-  private unansweredLease: string | undefined;
+  /** Per lane: the id of a lease call that failed without an answer (it may have run). */
+  private readonly unansweredLease = new Map<number, string>();
 
   /** Outcome writes that reached the master but fewer replicas than durability asks (see docs/operations.md). */
   notReplicated = 0;
@@ -113,23 +113,28 @@ export class QueueConsumer {
     return reply;
   }
 
-  async lease<D = unknown>(owner: string, max: number, leaseMs: number): Promise<LeaseBatch<D>> {
+  /**
+   * `lane`: calls of one owner that may be in flight at the same time each take their own lane
+   * (0, 1, ...), so each has its own record of its last call and a repeat of one is recognised
+   * while the other runs.
+   */
+  async lease<D = unknown>(owner: string, max: number, leaseMs: number, lane = 0): Promise<LeaseBatch<D>> {
     if (!Number.isInteger(max) || max < 1 || max > MAX_LEASE_PER_CALL) throw new ValidationError('max', `must be a whole number from 1 to ${MAX_LEASE_PER_CALL}, got ${max}`);
     if (!Number.isInteger(leaseMs) || leaseMs < 100) throw new ValidationError('leaseMs', `must be a whole number of at least 100, got ${leaseMs}`);
     const now = this.context.clock();
     // A call that got no answer keeps its id for the next one: if it did run, Redis hands
     // back what it leased instead of leasing more (lease.lua).
-    const callId = this.unansweredLease ?? `${this.callPrefix}${(this.leaseCalls += 1)}`;
-    this.unansweredLease = undefined;
+    const callId = this.unansweredLease.get(lane) ?? `${this.callPrefix}${(this.leaseCalls += 1)}`;
+    this.unansweredLease.delete(lane);
     let reply: unknown[];
     try {
       reply = (await this.context.scripts.runBuffer(
         'lease',
         [this.context.keys.prefix, now, owner, max, leaseMs, MAX_LEASE_PER_CALL, callId],
-        `${this.context.keys.prefix}last-lease:${owner}`,
+        `${this.context.keys.prefix}last-lease:${owner}${lane === 0 ? '' : `#${lane}`}`,
       )) as unknown[];
     } catch (err) {
-      this.unansweredLease = callId;
+      this.unansweredLease.set(lane, callId);
       throw err;
     }
     const status = Number(str(reply[0]));

@@ -13,10 +13,20 @@ import type { Logger } from './logger.js';
 const LEASE_LOOP_BATCH = 128;
 /** Longest a blocked wait lasts before the loop looks again (paused queues, clock drift). */
 const MAX_IDLE_WAIT_MS = 5000;
+/**
+ * While a backlog lasts, a second lease call runs beside the first, so Redis is leasing the next
+ * batch while the main thread hands out the last one. With one call in flight both sat idle in
+ * turn: a drain of 100,000 tiny jobs ran 2-14% faster with two (3 alternated pairs, compiled).
+ */
+const LANES = 2;
+/** The call ahead is made only for at least this many jobs; fewer are not worth a round trip. */
+const MIN_AHEAD = 32;
 
 /**
  * One per queue: leases as many jobs as the dispatcher has room for, and when the queue is
  * empty blocks on its wake key (an enqueue wakes it) or until the next delayed job is due.
+ * Lane 0 does all of that; while the last lease came back full (a backlog), lane 1 leases too,
+ * each call asking only for what the dispatcher wants beyond the calls already in flight.
  */
 export class LeaseLoop {
   /** The last lease call was refused because Redis was full (logged once per episode). */
@@ -27,6 +37,11 @@ export class LeaseLoop {
   private readonly sleeper = new Sleeper();
   private resolveStopped: (() => void) | undefined;
   private readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+  /** Jobs asked for by lease calls still in flight. */
+  private asked = 0;
+  /** The last lease call came back full: more jobs are likely waiting. */
+  private backlog = false;
+  private backlogSeen: (() => void) | undefined;
 
   constructor(
     private readonly consumer: QueueConsumer,
@@ -38,7 +53,28 @@ export class LeaseLoop {
 
   start(): void {
     this.running = true;
-    this.loop = this.run();
+    const ahead = Array.from({ length: LANES - 1 }, (_, i) => this.runAhead(i + 1));
+    this.loop = Promise.all([this.run(), ...ahead]).then(() => undefined);
+  }
+
+  /** What a lease call should ask for now: the dispatcher's room, less what calls in flight asked for. */
+  private wantNow(): number {
+    return Math.min(LEASE_LOOP_BATCH, Math.max(0, this.dispatcher.wanted() - this.asked));
+  }
+
+  private async leaseFor(want: number, lane: number) {
+    this.asked += want;
+    try {
+      const batch = await this.consumer.lease(this.owner, want, this.leaseMs, lane);
+      this.backlog = batch.jobs.length === want;
+      if (this.backlog) this.backlogSeen?.();
+      return batch;
+    } catch (err) {
+      this.backlog = false;
+      throw err;
+    } finally {
+      this.asked -= want;
+    }
   }
 
   /**
@@ -48,6 +84,7 @@ export class LeaseLoop {
   async stop(): Promise<void> {
     this.running = false;
     this.resolveStopped?.();
+    this.backlogSeen?.();
     this.sleeper.interrupt();
     await this.loop;
   }
@@ -55,12 +92,12 @@ export class LeaseLoop {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const want = Math.min(LEASE_LOOP_BATCH, this.dispatcher.wanted());
+        const want = this.wantNow();
         if (want === 0) {
           await Promise.race([this.dispatcher.capacityChanged(), this.stopped]);
           continue;
         }
-        const batch = await this.consumer.lease(this.owner, want, this.leaseMs);
+        const batch = await this.leaseFor(want, 0);
         this.errors.reset();
         if (this.outOfMemory) {
           this.outOfMemory = false;
@@ -95,6 +132,32 @@ export class LeaseLoop {
           this.logger.warn({ err, queue: this.consumer.name, retryInMs: delay }, 'leasing failed (Redis unreachable?); retrying');
         }
         await this.sleeper.sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * A lane beside run(): leases only while a backlog lasts, and never blocks on the wake key (lane
+   * 0 does). A failed call ends the backlog; lane 0 meets the same failure and reports it.
+   */
+  private async runAhead(lane: number): Promise<void> {
+    while (this.running) {
+      if (!this.backlog) {
+        await Promise.race([new Promise<void>((resolve) => (this.backlogSeen = resolve)), this.stopped]);
+        this.backlogSeen = undefined;
+        continue;
+      }
+      const want = this.wantNow();
+      if (want < MIN_AHEAD) {
+        await Promise.race([this.dispatcher.capacityChanged(), this.stopped]);
+        continue;
+      }
+      try {
+        const batch = await this.leaseFor(want, lane);
+        // Leased during stop or not, the dispatcher holds them (its shutdown releases them).
+        this.dispatcher.add(batch.jobs);
+      } catch (err) {
+        if (this.running) this.logger.debug({ err, queue: this.consumer.name, lane }, 'lease call ahead failed; lane 0 retries');
       }
     }
   }
