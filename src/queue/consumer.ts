@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import { backoffDelay, decodeBackoff } from './backoff.js';
 import { encodePayload, type EncodedPayload, type PayloadType } from './codec.js';
 import { duplicateForBlocking, type RedisClient } from './connection.js';
@@ -6,6 +7,7 @@ import { closeContext, createContext, type ContextOptions, type QueueContext } f
 import { toErrorInfo, ValidationError } from './errors.js';
 import type { Priority } from './keys.js';
 import { Lease } from './lease.js';
+import { WakeHub } from './wake-hub.js';
 import { decodeCount, decodeData, decodeDataType, decodeMetadata, decodePriority, decodeProcessor, decodeStoredBackoff, CorruptFieldError, FieldProblems } from './stored-fields.js';
 import type { BackoffPolicy } from './options.js';
 
@@ -82,6 +84,7 @@ export class QueueConsumer {
   readonly name: string;
   private readonly context: QueueContext;
   private blocking: RedisClient | undefined;
+  private hub: WakeHub | undefined;
 
   constructor(name: string, options: ContextOptions = {}) {
     this.context = createContext(name, options);
@@ -285,9 +288,15 @@ export class QueueConsumer {
 
   /**
    * Blocks until an enqueue (or a release, retry or resume) signals work, or timeoutMs passes.
-   * True when woken by a signal. Uses a connection of its own, opened on first use.
+   * True when woken by a signal. Every consumer on one client waits through one blocking
+   * connection (WakeHub), opened on first use; on a Redis Cluster, where one BLPOP cannot span
+   * queues, each consumer opens its own.
    */
   async waitForWork(timeoutMs: number): Promise<boolean> {
+    if (!(this.context.client instanceof Cluster)) {
+      this.hub ??= WakeHub.for(this.context.client);
+      return this.hub.wait(this.context.keys.wake, timeoutMs);
+    }
     this.blocking ??= duplicateForBlocking(this.context.client);
     const seconds = Math.max(0.01, timeoutMs / 1000);
     const reply = await this.blocking.blpop(this.context.keys.wake, seconds);
@@ -295,6 +304,8 @@ export class QueueConsumer {
   }
 
   async close(): Promise<void> {
+    this.hub?.release(this.context.keys.wake);
+    this.hub = undefined;
     this.blocking?.disconnect();
     this.blocking = undefined;
     await closeContext(this.context);

@@ -6,9 +6,9 @@ import type { Logger } from './logger.js';
 
 /**
  * Most jobs one lease loop asks for per call; the queue would allow up to MAX_LEASE_PER_CALL
- * (src/queue/consumer.ts). 128 is also the default --prefetch and the largest batch the
- * queue-ops bench measures lease+complete at (1, 16 and 128: docs/benchmarks.md, "queue-ops").
- * The measurement first cited for it (a knee of Node CPU per job) is not in this repository.
+ * (src/queue/consumer.ts). 128 is the largest batch the queue-ops bench measures lease+complete
+ * at (1, 16 and 128: docs/benchmarks.md, "queue-ops"); the default --prefetch (512) is filled by
+ * several calls, two in flight while a backlog lasts.
  */
 const LEASE_LOOP_BATCH = 128;
 /** Longest a blocked wait lasts before the loop looks again (paused queues, clock drift). */
@@ -78,8 +78,8 @@ export class LeaseLoop {
   }
 
   /**
-   * Stops leasing. A blocked wait on the wake key is left to time out on its own connection
-   * (closing that connection ends it), so stop() only waits for an in-flight lease call.
+   * Stops leasing. A blocked wait on the wake key is left to end on its own (closing the
+   * consumer ends it), so stop() only waits for the lease calls in flight.
    */
   async stop(): Promise<void> {
     this.running = false;
