@@ -31,6 +31,12 @@ const MIN_AHEAD = 32;
 export class LeaseLoop {
   /** The last lease call was refused because Redis was full (logged once per episode). */
   private outOfMemory = false;
+  /**
+   * Why lease calls have been failing, and how many did, since the last success. A cause is
+   * logged once when it starts (or changes), not on every retry: an ACL that lost a command
+   * (NOPERM) or a Redis that is down would otherwise log a warning every few seconds.
+   */
+  private failing: { cause: string; failures: number } | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly errors = new ErrorBackoff();
@@ -102,7 +108,10 @@ export class LeaseLoop {
         if (this.outOfMemory) {
           this.outOfMemory = false;
           this.logger.info({ queue: this.consumer.name }, 'Redis has room again: leasing resumed');
+        } else if (this.failing) {
+          this.logger.info({ queue: this.consumer.name, failedCalls: this.failing.failures }, 'leasing resumed');
         }
+        this.failing = undefined;
         if (!this.running) {
           // Leased during stop: hand them straight to the dispatcher, whose shutdown releases them.
           this.dispatcher.add(batch.jobs);
@@ -129,7 +138,17 @@ export class LeaseLoop {
           if (!this.outOfMemory) this.logger.warn({ queue: this.consumer.name }, 'Redis is out of memory (OOM): leasing stopped until it has room again (free memory, shorten retention, or raise maxmemory)');
           this.outOfMemory = true;
         } else {
-          this.logger.warn({ err, queue: this.consumer.name, retryInMs: delay }, 'leasing failed (Redis unreachable?); retrying');
+          // A Redis error's code (NOPERM, LOADING, ...) is its cause; the rest of the text varies
+          // by the command refused (EVALSHA, then EVAL on the reload), which is one cause still.
+          const message = err instanceof Error ? err.message : String(err);
+          const cause = /^[A-Z]{3,}\b/.exec(message)?.[0] ?? message;
+          if (this.failing?.cause !== cause) {
+            this.logger.warn({ err, queue: this.consumer.name, retryInMs: delay }, 'leasing failed (Redis unreachable?); retrying until it succeeds (said once per cause)');
+            this.failing = { cause, failures: 0 };
+          } else {
+            this.logger.debug({ err, queue: this.consumer.name, retryInMs: delay }, 'leasing failed again');
+          }
+          this.failing.failures += 1;
         }
         await this.sleeper.sleep(delay);
       }
