@@ -5,11 +5,11 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { isMainThread, resourceLimits } from 'node:worker_threads';
 import { ResourceUnavailableError, RetryAfterError, UnrecoverableError, type Processor } from './contract.js';
-import { crawlProcessor } from './fetch/crawl.js';
-import { fetchProcessor } from './fetch/fetch.js';
-import { httpExecutor } from './http-executor/index.js';
-import { maintenance } from './maintenance.js';
-import { pdf } from './pdf/index.js';
+import { CRAWL_SPEC, FETCH_SPEC } from './fetch/specs.js';
+import { HTTP_SPEC } from './http-executor/spec.js';
+import { importBeside, lazyProcessor } from './lazy.js';
+import { MAINTENANCE_SPEC } from './maintenance-spec.js';
+import { PDF_SPEC } from './pdf/spec.js';
 import { wasm } from './wasm/processor.js';
 
 /** Longest sleep, cpu or fail delay accepted: an hour, so a typo cannot park a thread for days. */
@@ -193,5 +193,15 @@ export const fail: Processor<FailInput, never> = {
     }
   },
 };
+
+/**
+ * The processors that need more code than their checks (HTTP client, pdf.js glue, Redis sweeps)
+ * load it on their first job: every thread and the supervisor import this table.
+ */
+const pdf = lazyProcessor(PDF_SPEC, async () => (await importBeside<typeof import('./pdf/index.js')>(import.meta.url, './pdf/index.js')).pdf);
+const fetchProcessor = lazyProcessor(FETCH_SPEC, async () => (await importBeside<typeof import('./fetch/fetch.js')>(import.meta.url, './fetch/fetch.js')).fetchProcessor);
+const crawlProcessor = lazyProcessor(CRAWL_SPEC, async () => (await importBeside<typeof import('./fetch/crawl.js')>(import.meta.url, './fetch/crawl.js')).crawlProcessor);
+const httpExecutor = lazyProcessor(HTTP_SPEC, async () => (await importBeside<typeof import('./http-executor/index.js')>(import.meta.url, './http-executor/index.js')).httpExecutor);
+const maintenance = lazyProcessor(MAINTENANCE_SPEC, async () => (await importBeside<typeof import('./maintenance.js')>(import.meta.url, './maintenance.js')).maintenance);
 
 export const BUILTIN_PROCESSORS: readonly Processor[] = Object.freeze([noop, echo, sleep, cpu, fail, pdf, wasm, fetchProcessor, crawlProcessor, httpExecutor, maintenance] as Processor[]);

@@ -15,12 +15,13 @@
  * never run one do not pay for it at start.
  */
 import { workerData } from 'node:worker_threads';
-import { ANY_QUEUE_KEYS, QUEUE_NAME_PATTERN, queueKeys, queueOfKey, REGISTRY_KEYS } from '../queue/keys.js';
+import { ANY_QUEUE_KEYS, queueKeys, queueOfKey, REGISTRY_KEYS } from '../queue/keys.js';
 import { createRedisWith, scanEveryMaster, type RedisClient, type RedisConnectionSpec } from '../queue/redis-factory.js';
 import { LuaRunner, ScriptSet } from '../queue/scripts.js';
 import { UnrecoverableError, type Processor, type ProcessorLogger } from './contract.js';
+import { MAINTENANCE_PROCESSOR, MAINTENANCE_SPEC } from './maintenance-spec.js';
 
-export const MAINTENANCE_PROCESSOR = 'maintenance';
+export { MAINTENANCE_PROCESSOR };
 
 /**
  * Registry key names as src/supervisor/registry.ts spells them: code that runs in a thread may
@@ -152,29 +153,9 @@ export async function runMaintenance(client: RedisClient, input: MaintenanceInpu
   return result;
 }
 
-function validate(input: unknown): string | undefined {
-  if (input === null || input === undefined) return undefined;
-  if (typeof input !== 'object' || Array.isArray(input)) return `maintenance: data must be an object like { "dryRun": true }, got ${JSON.stringify(input)}`;
-  const data = input as Record<string, unknown>;
-  for (const key of Object.keys(data)) {
-    if (!['queues', 'supervisorGoneMs', 'dryRun'].includes(key)) return `maintenance: data.${key} is not a setting; use queues, supervisorGoneMs or dryRun`;
-  }
-  if (data.queues !== undefined && !(Array.isArray(data.queues) && data.queues.every((q) => typeof q === 'string' && QUEUE_NAME_PATTERN.test(q)))) {
-    return `maintenance: data.queues must be a list of queue names, got ${JSON.stringify(data.queues)}`;
-  }
-  const gone = data.supervisorGoneMs;
-  if (gone !== undefined && (typeof gone !== 'number' || !Number.isInteger(gone) || gone < 60_000)) {
-    return `maintenance: data.supervisorGoneMs must be a whole number of ms, at least 60000, got ${JSON.stringify(gone)}`;
-  }
-  if (data.dryRun !== undefined && typeof data.dryRun !== 'boolean') return `maintenance: data.dryRun must be true or false, got ${JSON.stringify(data.dryRun)}`;
-  return undefined;
-}
 
 export const maintenance: Processor<MaintenanceInput | null, MaintenanceReport> = {
-  name: MAINTENANCE_PROCESSOR,
-  description: '{ queues?, supervisorGoneMs?, dryRun? }: removes finished jobs past retention, stale dedupe entries and long-gone supervisors; reports counts',
-  timeoutMs: 30 * 60_000,
-  validate,
+  ...MAINTENANCE_SPEC,
   async run(input, ctx) {
     const spec = (workerData as { redis?: RedisConnectionSpec } | null | undefined)?.redis;
     if (typeof spec?.url !== 'string') {

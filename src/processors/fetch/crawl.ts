@@ -5,10 +5,13 @@
  */
 import { CodedError } from '../../errors.js';
 import type { Processor } from '../contract.js';
-import { checkBodyOptions, decodeBody, DEFAULT_BODY_FORMAT, followUpFor, summary, type BodyEncoding, type BodyFormat, type FollowUpSpec } from './body.js';
+import { decodeBody, DEFAULT_BODY_FORMAT, followUpFor, summary, type BodyEncoding, type BodyFormat, type FollowUpSpec } from './body.js';
 import { errorSummary, statusError } from './errors.js';
-import { checkHttpUrl, getLimited } from './http-client.js';
-import { asObject, checkCaps, checkLimits, checkWhole, deploymentDefault, describe, FETCH_CAPS, limitsFrom } from './options.js';
+import { getLimited } from './http-client.js';
+import { checkCaps, deploymentDefault, limitsFrom } from './options.js';
+import { CRAWL_SPEC } from './specs.js';
+
+export { validateCrawl } from './specs.js';
 
 export interface CrawlInput {
   urls: string[];
@@ -46,26 +49,6 @@ export interface CrawlResult {
   followUps: number;
 }
 
-export function validateCrawl(input: unknown): string | undefined {
-  const data = asObject('crawl', input, '{ "urls": ["https://example.com/"] }');
-  if (typeof data === 'string') return data;
-  if (!Array.isArray(data.urls) || data.urls.length === 0) {
-    return `crawl: data.urls must be a non-empty array of http(s) URLs, got ${describe(data.urls)}`;
-  }
-  // The deployment's batch limit is checked in run(), where a bad environment value is reported as such.
-  if (data.urls.length > FETCH_CAPS.maxBatch) {
-    return `crawl: data.urls has ${data.urls.length} URLs, more than the most a batch may hold (${FETCH_CAPS.maxBatch}); split it into several jobs`;
-  }
-  for (let i = 0; i < data.urls.length; i++) {
-    const problem = checkHttpUrl(data.urls[i], `crawl: data.urls[${i}]`);
-    if (problem) return problem;
-  }
-  if (data.as === 'bytes') {
-    // One result holds every URL's entry, so it is JSON: raw bytes have no place in it.
-    return 'crawl: data.as "bytes" is for fetch, whose result can be the body alone; a crawl result is JSON, so use "base64", "text" or "auto", or a followUp to hand each body on as bytes';
-  }
-  return checkWhole('crawl', data, 'concurrency', 1, FETCH_CAPS.concurrency) ?? checkLimits('crawl', data) ?? checkBodyOptions('crawl', data);
-}
 
 export const CrawlErrorCode = { BatchTooLarge: 'CRAWL_BATCH_TOO_LARGE' } as const;
 
@@ -78,9 +61,7 @@ class BatchTooLargeError extends CodedError<typeof CrawlErrorCode.BatchTooLarge>
 }
 
 export const crawlProcessor: Processor<CrawlInput, CrawlResult> = {
-  name: 'crawl',
-  description: '{ urls, concurrency?, timeoutMs?, maxBytes?, maxRedirects?, followUp? }: fetches a batch of URLs concurrently, one result per URL',
-  validate: validateCrawl,
+  ...CRAWL_SPEC,
   async run(input, ctx) {
     const maxBatch = deploymentDefault('maxBatch');
     if (input.urls.length > maxBatch) {

@@ -4,10 +4,13 @@
  * result can name a follow-up job that takes the body on, e.g. crawl then extract.
  */
 import type { Processor } from '../contract.js';
-import { checkBodyOptions, decodeBody, DEFAULT_BODY_FORMAT, followUpFor, summary, type BodyEncoding, type BodyFormat, type FollowUpSpec } from './body.js';
+import { decodeBody, DEFAULT_BODY_FORMAT, followUpFor, summary, type BodyEncoding, type BodyFormat, type FollowUpSpec } from './body.js';
 import { statusError } from './errors.js';
-import { checkHttpUrl, getLimited } from './http-client.js';
-import { asObject, checkCaps, checkLimits, limitsFrom } from './options.js';
+import { getLimited } from './http-client.js';
+import { checkCaps, limitsFrom } from './options.js';
+import { FETCH_SPEC } from './specs.js';
+
+export { validateFetch } from './specs.js';
 
 export interface FetchInput {
   url: string;
@@ -40,17 +43,10 @@ export interface FetchResult {
   followUp?: { processor: string; queue?: string };
 }
 
-export function validateFetch(input: unknown): string | undefined {
-  const data = asObject('fetch', input, '{ "url": "https://example.com/" }');
-  if (typeof data === 'string') return data;
-  return checkHttpUrl(data.url, 'fetch: data.url') ?? checkLimits('fetch', data) ?? checkBodyOptions('fetch', data);
-}
 
 /** With `as: "bytes"` the result is the body's raw bytes alone; otherwise the JSON summary. */
 export const fetchProcessor: Processor<FetchInput, FetchResult | Buffer> = {
-  name: 'fetch',
-  description: '{ url, timeoutMs?, maxBytes?, maxRedirects?, headers?, as?, includeBody?, followUp? }: HTTP(S) GET with size, time and redirect limits',
-  validate: validateFetch,
+  ...FETCH_SPEC,
   async run(input, ctx) {
     checkCaps('fetch', input as unknown as Record<string, unknown>, input.url);
     const limits = limitsFrom(input as unknown as Record<string, unknown>);

@@ -17,6 +17,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { checkHop, refusalIn, threadPolicy, type Hop, type NetGuard } from '../../net-guard/index.js';
 import { FetchError, FetchErrorCode } from './errors.js';
 
+export { checkHttpUrl } from './url.js';
+
 export interface HttpLimits {
   /** Whole exchange, redirects and body included. */
   timeoutMs: number;
@@ -54,21 +56,6 @@ function networkCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Parses and checks a URL; a message names the problem, for validators. */
-export function checkHttpUrl(value: unknown, field: string): string | undefined {
-  if (typeof value !== 'string' || value === '') return `${field} must be an http(s) URL string, got ${JSON.stringify(value) ?? String(value)}`;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    // The URL constructor's own message adds nothing: say what a good value looks like instead.
-    return `${field} is not a valid URL: ${JSON.stringify(value)} (expected e.g. "https://example.com/file.pdf")`;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return `${field} must use http or https, got ${JSON.stringify(url.protocol.slice(0, -1))} in ${JSON.stringify(value)}`;
-  }
-  return undefined;
-}
 
 /** One connection pool per protocol and thread, as fetch had: a crawl of one site reuses its connections. */
 const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };

@@ -5,8 +5,9 @@
  * the supervisor's allow-list like every other destination.
  */
 import { parseAllowList, threadPolicy, type NetGuard } from '../../net-guard/index.js';
+import { HTTP_EXECUTORS_ENV } from './spec.js';
 
-export const HTTP_EXECUTORS_ENV = 'TROUPE_HTTP_EXECUTORS';
+export { HTTP_EXECUTORS_ENV } from './spec.js';
 
 const OPEN: NetGuard = { policy: parseAllowList(['*']) };
 let cached: { raw: string; origins: Set<string> } | undefined;

@@ -7,13 +7,15 @@
 import type { Processor, ProcessorContext } from '../contract.js';
 import { parseRetryAfter } from '../fetch/errors.js';
 import { FetchError } from '../fetch/errors.js';
-import { checkHttpUrl } from '../fetch/http-client.js';
-import { asObject, checkWhole, describe } from '../fetch/options.js';
+import { checkHttpUrl } from '../fetch/url.js';
 import { refusalIn } from '../../net-guard/index.js';
 import { HttpExecutorError, HttpExecutorErrorCode } from './errors.js';
-import { executorGuard, HTTP_EXECUTORS_ENV } from './guard.js';
+import { executorGuard } from './guard.js';
 import { describeNetworkError, ExecutorPool, type Lease } from './pool.js';
 import { postJson, type PostAnswer } from './post.js';
+import { HTTP_EXECUTORS_ENV, HTTP_SPEC } from './spec.js';
+
+export { validateHttp } from './spec.js';
 
 export { HTTP_EXECUTORS_ENV };
 
@@ -43,23 +45,6 @@ export interface HttpJobInput {
  */
 let threadPool: ExecutorPool | undefined;
 
-export function validateHttp(input: unknown): string | undefined {
-  const data = asObject('http', input, '{ "input": { ... }, "executors": ["http://10.0.0.5:8080"] }');
-  if (typeof data === 'string') return data;
-  if (data.executors !== undefined) {
-    if (!Array.isArray(data.executors) || data.executors.length === 0) {
-      return `http: data.executors must be a non-empty array of base URLs when given, got ${describe(data.executors)}`;
-    }
-    for (let i = 0; i < data.executors.length; i++) {
-      const problem = checkHttpUrl(data.executors[i], `http: data.executors[${i}]`);
-      if (problem) return problem;
-    }
-  }
-  if (data.path !== undefined && (typeof data.path !== 'string' || !data.path.startsWith('/'))) {
-    return `http: data.path must be a path starting with "/", like "/run", got ${describe(data.path)}`;
-  }
-  return checkWhole('http', data, 'timeoutMs', 1, 3_600_000) ?? checkWhole('http', data, 'maxBytes', 0, 1024 * 1024 * 1024);
-}
 
 /** The executors for a job: its own list, else the deployment's. */
 export function executorsFor(input: HttpJobInput, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -139,9 +124,7 @@ async function post(lease: Lease, input: HttpJobInput, ctx: ProcessorContext): P
 }
 
 export const httpExecutor: Processor<HttpJobInput, unknown> = {
-  name: 'http',
-  description: `{ input, executors?, path?, timeoutMs? }: POSTs the job to a healthy HTTP executor (${HTTP_EXECUTORS_ENV}) and returns its JSON answer`,
-  validate: validateHttp,
+  ...HTTP_SPEC,
   async run(input, ctx) {
     const bases = executorsFor(input);
     threadPool ??= new ExecutorPool();

@@ -10,7 +10,8 @@ import { limitsFrom } from '../fetch/options.js';
 import { checkShape, openDocument, pageError, pdfDate } from './document.js';
 import { PdfError, PdfErrorCode } from './errors.js';
 import { checkInflatedSize, inflateLimit } from './inflate-limit.js';
-import { checkPdfCaps, INFLATE_FLOOR_BYTES, parsePageRanges, pdfDefault, selectPages, validatePdf, type PdfInput, type PdfOptions } from './options.js';
+import { checkPdfCaps, INFLATE_FLOOR_BYTES, parsePageRanges, pdfDefault, selectPages, type PdfInput, type PdfOptions } from './options.js';
+import { PDF_SPEC } from './spec.js';
 import { fieldText, pageFields, pageImages, pageText, type PdfField, type PdfImage } from './pages.js';
 
 export interface PdfMetadata {
@@ -94,9 +95,7 @@ async function metadataOf(doc: Awaited<ReturnType<typeof openDocument>>): Promis
 }
 
 export const pdf: Processor<PdfInput, PdfResult> = {
-  name: 'pdf',
-  description: 'PDF bytes, or { url | base64, pages?, password?, images?, maxBytes?, maxPages?, maxInflatedBytes?, maxInflateRatio? }: text per page and whole, metadata, images',
-  validate: validatePdf,
+  ...PDF_SPEC,
   async run(input, ctx) {
     const options: PdfOptions = input instanceof Uint8Array ? {} : input;
     // The operator's caps win over the job's data: refused before any download or parse.

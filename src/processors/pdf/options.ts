@@ -3,7 +3,7 @@
  * object naming the document by `url` or `base64` with options. One defaults constant, the
  * per-deployment overrides from the environment, and one validator.
  */
-import { checkHttpUrl } from '../fetch/http-client.js';
+import { checkHttpUrl } from '../fetch/url.js';
 import { asObject, checkLimits, checkWhole, deploymentCap, describe, FETCH_CAP_ENV } from '../fetch/options.js';
 import { PdfError, PdfErrorCode } from './errors.js';
 

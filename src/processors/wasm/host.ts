@@ -9,11 +9,10 @@
  */
 import { WasmError, WasmErrorCode } from './errors.js';
 import type { CompiledModule } from './modules.js';
+import { MAX_PAGES, PAGE_BYTES } from './limits.js';
 import { Wasm, type WasmMemory } from './wasm-api.js';
 
-export const PAGE_BYTES = 65_536;
-/** A wasm32 memory holds at most 65,536 pages (4 GiB). */
-export const MAX_PAGES = 65_536;
+export { MAX_PAGES, PAGE_BYTES };
 
 /** The input formats extract() takes as its third argument. */
 export const INPUT_FORMAT = { html: 0, text: 1 } as const;

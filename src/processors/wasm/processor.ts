@@ -6,9 +6,10 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INVALID_INPUT_CODE, type Processor } from '../contract.js';
-import { runModule, MAX_PAGES, PAGE_BYTES, type InputFormat } from './host.js';
+import { importBeside } from '../lazy.js';
+import type { InputFormat } from './host.js';
+import { MAX_PAGES, PAGE_BYTES } from './limits.js';
 import { allowedJobModule } from './module-dirs.js';
-import { loadModule } from './modules.js';
 
 export interface WasmProcessorOptions {
   /** The name jobs use to select this processor. */
@@ -127,6 +128,11 @@ function build(s: Settings, timeoutMs: number, description: string): Processor<W
       const fromJob = parsed.module !== undefined;
       // A job's own module: only from the configured directories, and the file loaded is the resolved one.
       const path = fromJob ? allowedJobModule(parsed.module!, BUILTIN_EXTRACTOR_PATH) : s.path;
+      // The module loader and host are loaded on a thread's first wasm job (see ../lazy.ts).
+      const [{ loadModule }, { runModule }] = await Promise.all([
+        importBeside<typeof import('./modules.js')>(import.meta.url, './modules.js'),
+        importBeside<typeof import('./host.js')>(import.meta.url, './host.js'),
+      ]);
       const compiled = await loadModule(path, fromJob ? 'job' : 'processor', fromJob ? '' : s.missingHint);
       ctx.signal.throwIfAborted();
       const capMb = parsed.maxMemoryMb ?? s.maxMemoryMb;
