@@ -1,12 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { benchCommand } from './commands/bench.js';
-import { dashboardCommand } from './commands/dashboard.js';
-import { demoCommand } from './commands/demo.js';
-import { superviseCommand } from './commands/supervise.js';
-import { tuneCommand } from './commands/tune.js';
-import { ADMIN_COMMANDS } from './commands/admin.js';
-import { scheduleCommand } from './commands/schedule.js';
+import { commandsFor } from './commands/index.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 import { endQuietlyWhenStdoutCloses } from './output.js';
 
@@ -14,13 +8,7 @@ export async function main(args: string[]): Promise<void> {
   const parser = yargs(args)
     .scriptName('troupe')
     .usage('$0 <command> [options]\n\nA job runtime: supervisors lease jobs from Redis and run them on worker threads.')
-    .command(superviseCommand)
-    .command(demoCommand)
-    .command(ADMIN_COMMANDS)
-    .command(scheduleCommand)
-    .command(dashboardCommand)
-    .command(benchCommand)
-    .command(tuneCommand)
+    .command(await commandsFor(args))
     .demandCommand(1, 'Name a command; try "troupe demo" for a first run, or "troupe supervise --help".')
     .strict()
     .recommendCommands()

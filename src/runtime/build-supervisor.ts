@@ -5,9 +5,7 @@
  *
  * config → processor table (built-ins and plugins) → services → `new Supervisor(deps)`.
  */
-import { Dashboard } from '../dashboard/dashboard.js';
 import { durabilityOf } from '../queue/connection.js';
-import { schedulerServices } from '../scheduler/service.js';
 import { connectionSpec, type SupervisorConfig } from '../supervisor/config.js';
 import { observabilityServices } from '../supervisor/http.js';
 import type { Logger } from '../supervisor/logger.js';
@@ -17,18 +15,20 @@ import { Supervisor, type SupervisorDeps } from '../supervisor/supervisor.js';
 
 /**
  * The services a supervisor runs for a configuration, in start order. Each entry decides from
- * the config whether it is on.
+ * the config whether it is on. The dashboard and the scheduler are imported only when they are
+ * on: a supervisor keeps what it imported in memory for as long as it runs.
  */
-export function servicesFor(config: SupervisorConfig): ServiceFactory[] {
+export async function servicesFor(config: SupervisorConfig): Promise<ServiceFactory[]> {
   const services: ServiceFactory[] = [];
   // Metrics first: the HTTP endpoint serves them, and stops (reverse order) before their last flush.
   // --dashboard: the dashboard's pages and API on the same endpoint, over the supervisor's connection.
   const durability = durabilityOf(connectionSpec(config));
-  const dashboard = config.dashboard
+  const Dashboard = config.dashboard ? (await import('../dashboard/dashboard.js')).Dashboard : undefined;
+  const dashboard = Dashboard
     ? (ctx: ServiceContext) => new Dashboard({ client: ctx.redis, queues: [], readOnly: config.dashboardReadOnly, logger: ctx.logger, ready: () => ctx.redis.status === 'ready', ...(durability ? { durability } : {}) }).extension()
     : undefined;
   services.push(...observabilityServices(config, dashboard));
-  services.push(...schedulerServices(config));
+  if (config.scheduler) services.push(...(await import('../scheduler/service.js')).schedulerServices(config));
   return services;
 }
 
@@ -56,7 +56,7 @@ export interface BuildSupervisorOptions {
 /** What `new Supervisor()` takes, from a config and the options above. */
 export async function supervisorDeps(config: SupervisorConfig, options: BuildSupervisorOptions): Promise<SupervisorDeps> {
   const processors = options.processors ?? (await loadProcessors(config, options.pluginDir));
-  return { config, logger: options.logger, processors, services: options.services ?? servicesFor(config) };
+  return { config, logger: options.logger, processors, services: options.services ?? (await servicesFor(config)) };
 }
 
 /** A supervisor built, not started: the caller runs start() and stop(). */
