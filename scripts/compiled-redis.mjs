@@ -1,12 +1,15 @@
 /**
  * A private redis-server for the compiled-code scripts beside it: a free loopback port, a
- * temporary folder, no persistence; stop() kills it and removes the folder.
+ * temporary folder, no persistence; stop() kills it and removes the folder. It is
+ * test/helpers/redis-server.ts again in plain JavaScript, because these scripts run under plain
+ * node (a TypeScript loader would change what they measure).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 
 async function freePort() {
@@ -45,6 +48,10 @@ export async function startRedis() {
 
 /** The compiled tree to measure: DIST (a folder built with tsc, e.g. another commit's), else dist/. */
 export function distUrl(path) {
-  const root = process.env.DIST ? new URL(`file://${process.env.DIST.replace(/\/?$/, '/')}`) : new URL('../dist/', import.meta.url);
+  const root = process.env.DIST ? pathToFileURL(resolve(process.env.DIST) + '/') : new URL('../dist/', import.meta.url);
+  if (!existsSync(new URL('index.js', root))) {
+    const where = process.env.DIST ? `DIST=${process.env.DIST}` : 'dist/';
+    throw new Error(`${where} holds no compiled Troupe (no index.js): run \`npm run build\`, or point DIST at a folder built with \`npx tsc -p tsconfig.build.json --outDir <folder>\` plus the Lua and WASM files (scripts/copy-assets.mjs)`);
+  }
   return new URL(path, root).href;
 }

@@ -1,12 +1,17 @@
 /**
- * The drain of scripts/drain-profile.ts on compiled code (dist/, or DIST=<folder> for another
- * build, so two commits alternate in one session), with the process's CPU split by thread:
- * the main thread, the two job threads (the two busiest others) and the rest (V8's helpers:
- * GC, compilers). Needs `npm run build` first.
+ * Where a tiny job's time goes, for work on the hot path (docs/performance.md): one supervisor
+ * in this process, a private redis-server, N no-op jobs filled while the queue is paused, then
+ * timed from resume until nothing is pending or active. Compiled code (dist/, or DIST=<folder>
+ * for another build, so two commits alternate in one session). Per round: drain jobs/s, the
+ * process's CPU split by thread (the main thread, the two job threads: the two busiest others,
+ * and the rest: V8's helpers, GC and compilers), Redis CPU, thread tasks and jobs per task.
+ * Needs `npm run build` first.
  *
  *   N=100000 ROUNDS=2 node scripts/drain-compiled.mjs
- *   DIST=/tmp/other/dist node scripts/drain-compiled.mjs      the same on another build
- *   PROFILE=main.cpuprofile ...   a CPU profile of the main thread over the last round
+ *   CONFIG='{"prefetch":128}' ...    supervisor settings for the run
+ *   DIST=/tmp/other/dist ...         the same on another build
+ *   COMMANDS=1 ...                   also Redis commandstats per job (calls and µs)
+ *   PROFILE=main.cpuprofile ...      a CPU profile of the main thread over the last round
  *
  * A profile counts wall time: a thread woken with Atomics.notify (Piscina's postTask) can run on
  * the waker's core at once, so time the main thread spent preempted shows as postTask. Take CPU
@@ -20,10 +25,21 @@ const { Queue } = await import(distUrl('index.js'));
 const { buildSupervisor } = await import(distUrl('runtime/build-supervisor.js'));
 const { defaultConfig } = await import(distUrl('supervisor/config.js'));
 const { createLogger } = await import(distUrl('supervisor/logger.js'));
+const { ThreadPool } = await import(distUrl('supervisor/pool.js'));
 
 const N = Number(process.env.N ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const config = JSON.parse(process.env.CONFIG ?? '{}');
+
+// Counting tasks needs no hook in the runtime: wrap the pool's one entry point here.
+let tasks = 0;
+let taskJobs = 0;
+const run = ThreadPool.prototype.run;
+ThreadPool.prototype.run = function (task, transferList) {
+  tasks += 1;
+  taskJobs += task.jobs.ids.length;
+  return run.call(this, task, transferList);
+};
 
 /** CPU per thread of this process, µs (clock ticks of 10 ms: enough over a drain of seconds). */
 function cpuByThread() {
@@ -58,6 +74,9 @@ try {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    if (process.env.COMMANDS) await redis.admin.config('RESETSTAT');
+    tasks = 0;
+    taskJobs = 0;
     const threads0 = cpuByThread();
     const redis0 = await redis.cpuUs();
     const started = performance.now();
@@ -85,7 +104,15 @@ try {
       otherThreadsUsPerJob: perJob(rest),
       redisUsPerJob: perJob(redisUs),
       totalUsPerJob: perJob(main + jobThreads + rest + redisUs),
+      tasks,
+      jobsPerTask: Number((taskJobs / tasks).toFixed(1)),
     }));
+    if (process.env.COMMANDS) {
+      for (const line of (await redis.admin.info('commandstats')).split('\n')) {
+        const m = /cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line);
+        if (m && Number(m[3]) > 0) console.log(`  ${m[1]}: ${(Number(m[2]) / N).toFixed(3)} calls/job, ${(Number(m[3]) / N).toFixed(2)} µs/job`);
+      }
+    }
     await redis.admin.del('troupe:{drain}:completed');
   }
 } finally {

@@ -122,12 +122,12 @@ describe('the scale bench on small sizes', () => {
         const p = m.rounds[0]!.get(q)!;
         assert.equal(p.queues, q);
         assert.equal(p.jobs, 400);
-        assert.ok(p.drainSeconds > 0);
+        assert.ok(p.drainSeconds > 0, `drain took ${p.drainSeconds} s`);
         assert.ok((p.drainCounts.calls.get('evalsha') ?? 0) > 0, 'the drain ran scripts');
         // The supervisor holds at least one connection of its own, and none of the bench's is counted.
-        assert.ok(p.connectionsIdle.length >= 1);
+        assert.ok(p.connectionsIdle.length >= 1, `${q} queues: no connection of the supervisor's found idle (${JSON.stringify(p.connectionsIdle)})`);
         assert.ok(p.connectionsIdle.every((c) => c.cmd !== 'client|list' && c.cmd !== 'xread'), JSON.stringify(p.connectionsIdle));
-        assert.ok(p.idle.seconds >= 0.5 && p.idle.supervisorCpuSeconds !== undefined);
+        assert.ok(p.idle.seconds >= 0.5 && p.idle.supervisorCpuSeconds !== undefined, `idle window ${JSON.stringify(p.idle)}`);
       }
       assert.equal(queuesDrainTable(m).rows.length, 2);
       // One row for Redis alone, then one per queue count.

@@ -36,19 +36,24 @@ function spreadNote(rounds: number): string {
   return `median of ${rounds} round${rounds > 1 ? 's' : ''}${rounds > 1 ? '; ±: half the min-max range, relative to the median' : ''}`;
 }
 
-function sliceRates(m: DepthMeasured, depth: number): number[] {
-  return m.rounds.map((r) => r.get(depth)!.jobs / r.get(depth)!.seconds);
+/** One figure of `key`'s result in every round. */
+function perRound<P>(rounds: ReadonlyArray<ReadonlyMap<number, P>>, key: number, pick: (p: P) => number): number[] {
+  return rounds.map((r) => pick(r.get(key)!));
 }
+
+/** `key`'s rate over `base`'s, paired within each round (adjacent in time), median over rounds. */
+function pairedRatio<P>(rounds: ReadonlyArray<ReadonlyMap<number, P>>, base: number, key: number, seconds: (p: P) => number): number {
+  return median(rounds.map((r) => seconds(r.get(base)!) / seconds(r.get(key)!)));
+}
+
+const sliceRates = (m: DepthMeasured, depth: number): number[] => perRound(m.rounds, depth, (s) => s.jobs / s.seconds);
 
 /** This depth's rate over the smallest depth's, paired within each round, median over rounds. */
 export function depthRatio(m: DepthMeasured, depth: number): number {
-  const smallest = m.depths[0]!;
-  return median(m.rounds.map((r) => r.get(smallest)!.seconds / r.get(depth)!.seconds));
+  return pairedRatio(m.rounds, m.depths[0]!, depth, (s) => s.seconds);
 }
 
-function sliceMedian(m: DepthMeasured, depth: number, pick: (s: SliceResult) => number): number {
-  return median(m.rounds.map((r) => pick(r.get(depth)!)));
-}
+const sliceMedian = (m: DepthMeasured, depth: number, pick: (s: SliceResult) => number): number => median(perRound(m.rounds, depth, pick));
 
 export function depthTable(m: DepthMeasured): Table {
   return {
@@ -127,19 +132,14 @@ export function memoryTable(m: DepthMeasured): Table {
   };
 }
 
-function phaseRates(m: QueuesMeasured, q: number): number[] {
-  return m.rounds.map((r) => r.get(q)!.jobs / r.get(q)!.drainSeconds);
-}
+const phaseRates = (m: QueuesMeasured, q: number): number[] => perRound(m.rounds, q, (p) => p.jobs / p.drainSeconds);
 
 /** This queue count's drain rate over one queue's, paired within each round, median over rounds. */
 export function queuesRatio(m: QueuesMeasured, q: number): number {
-  const first = m.counts[0]!;
-  return median(m.rounds.map((r) => r.get(first)!.drainSeconds / r.get(q)!.drainSeconds));
+  return pairedRatio(m.rounds, m.counts[0]!, q, (p) => p.drainSeconds);
 }
 
-function phaseMedian(m: QueuesMeasured, q: number, pick: (p: QueuesPhase) => number): number {
-  return median(m.rounds.map((r) => pick(r.get(q)!)));
-}
+const phaseMedian = (m: QueuesMeasured, q: number, pick: (p: QueuesPhase) => number): number => median(perRound(m.rounds, q, pick));
 
 export function queuesDrainTable(m: QueuesMeasured): Table {
   return {
